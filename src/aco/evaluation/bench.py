@@ -1,0 +1,202 @@
+"""`aco bench`: replay routers on one table under one protocol and summarise them side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aco.datasets.table import OutcomeTable
+from aco.evaluation import metrics
+from aco.evaluation.protocol import Split, kfold_splits
+from aco.evaluation.replay import Decisions, RouterRun, replay
+from aco.routers.base import best_index
+from aco.routers.peers import peer_names
+from aco.routers.registry import make_router, router_label
+
+BASELINES = ("best-single", "cheapest", "random", "heuristic", "dimension-best", "oracle")
+
+
+def default_router_specs(table: OutcomeTable, extra: Sequence[str] = ()) -> list[str]:
+    """Every single model, the baselines, the published peers of this table, then `extra`."""
+    specs = [f"always:{name}" for name in table.model_names]
+    specs += list(BASELINES)
+    specs += [f"peer:{name}" for name in peer_names(table)]
+    specs += [s for s in extra if s not in specs]
+    return specs
+
+
+@dataclass(frozen=True)
+class References:
+    """Whole-table reference points every row is compared with."""
+
+    best_single: str
+    best_single_success: float
+    best_single_cost_usd: float
+    most_expensive: str
+    most_expensive_cost_usd: float
+    cheapest: str
+    cheapest_success: float
+    cheapest_cost_usd: float
+    oracle_success: float
+    oracle_cost_usd: float
+    cost_range_usd: tuple[float, float]
+    single_model_hull_aiq: float
+
+    @classmethod
+    def of(cls, table: OutcomeTable) -> References:
+        mean, total = table.mean_score(), table.total_cost_usd()
+        best = best_index(mean, total)
+        dear = int(np.argmax(total))
+        cheap = int(np.argmin(total))
+        top = table.score.max(axis=1, keepdims=True)
+        oracle_cost = np.where(np.isclose(table.score, top), table.cost_usd, np.inf).min(axis=1)
+        return cls(
+            best_single=table.model_names[best], best_single_success=float(mean[best]),
+            best_single_cost_usd=float(total[best]), most_expensive=table.model_names[dear],
+            most_expensive_cost_usd=float(total[dear]), cheapest=table.model_names[cheap],
+            cheapest_success=float(mean[cheap]), cheapest_cost_usd=float(total[cheap]),
+            oracle_success=float(top.mean()), oracle_cost_usd=float(oracle_cost.sum()),
+            cost_range_usd=(float(total.min()), float(total.max())),
+            single_model_hull_aiq=metrics.aiq(total, mean, float(total.min()), float(total.max())),
+        )
+
+
+def _curve(run: RouterRun, table: OutcomeTable) -> tuple[np.ndarray, np.ndarray]:
+    points = [p.decisions for p in run.sweep] or [run.decisions]
+    cost = np.array([d.cost_usd(table).sum() for d in points])
+    quality = np.array([d.score(table).mean() for d in points])
+    return cost, quality
+
+
+def _calibration(run: RouterRun, table: OutcomeTable) -> dict[str, float]:
+    if run.p_success is None:
+        return {}
+    known = ~np.isnan(run.p_success)
+    if not known.any():
+        return {}
+    p, y = run.p_success[known], table.success[known]
+    return {"brier": metrics.brier(p, y), "ece": metrics.ece(p, y)}
+
+
+def _curve_metrics(run: RouterRun, cost: np.ndarray, quality: np.ndarray, refs: References,
+                   ) -> dict[str, float | None]:
+    """AIQ, APGR and CPT of a swept router (None for a router with no knob: one point is no curve).
+
+    APGR and CPT use cost normalised between the cheapest model (0) and the best single model (1); on a
+    two-model table with unit call costs this is RouteLLM's strong-call share.
+    """
+    if not run.sweep:
+        return {"aiq": None, "apgr": None, "cpt50": None, "cpt80": None}
+    span = refs.best_single_cost_usd - refs.cheapest_cost_usd
+    share = (cost - refs.cheapest_cost_usd) / span if span > 0 else np.zeros_like(cost)
+    weak, strong = refs.cheapest_success, refs.best_single_success
+    return {
+        "aiq": metrics.aiq(cost, quality, *refs.cost_range_usd),
+        "apgr": metrics.apgr(share, quality, weak, strong),
+        "cpt50": metrics.cpt(share, quality, weak, strong, 0.5),
+        "cpt80": metrics.cpt(share, quality, weak, strong, 0.8),
+    }
+
+
+def summarize(run: RouterRun, table: OutcomeTable, refs: References, seed: int = 0) -> dict[str, Any]:
+    """One bench row: every metric of the protocol for one replayed router."""
+    d = run.decisions
+    score, cost = d.score(table), d.cost_usd(table)
+    regret = metrics.regret_per_task(score, cost, table.score, table.cost_usd)
+    protected = table.tasks["category"].isin(table.protected_categories).to_numpy()
+    share = metrics.model_share(d.model_idx, table.n_models)
+    curve_cost, curve_quality = _curve(run, table)
+    row: dict[str, Any] = {
+        "router": run.label,
+        "success": metrics.success(score),
+        "success_ci": list(metrics.bootstrap_ci(score, seed=seed)),
+        "avg_perf": 100.0 * metrics.success(score),
+        "cost_usd": metrics.total_cost(cost),
+        "cost_ci": [x * table.n_tasks for x in metrics.bootstrap_ci(cost, seed=seed)],
+        "cost_per_task_usd": float(cost.mean()),
+        "cost_reduction_vs_best_single": metrics.cost_reduction(float(cost.sum()), refs.best_single_cost_usd),
+        "cost_reduction_vs_most_expensive": metrics.cost_reduction(float(cost.sum()),
+                                                                   refs.most_expensive_cost_usd),
+        "oracle_gap": metrics.oracle_gap(float(score.mean()), refs.oracle_success),
+        "regret": float(regret.sum()),
+        "perf_per_usd": metrics.perf_per_dollar(score, cost),
+        "unsafe_rate": metrics.unsafe_rate(score, protected, table.success_threshold),
+        "model_share": {m: float(s) for m, s in zip(table.model_names, share, strict=True) if s > 0},
+        **_curve_metrics(run, curve_cost, curve_quality, refs),
+        "fit_seconds": run.fit_seconds,
+        "route_seconds": run.route_seconds,
+        "knob": run.knob,
+        "curve": [{"knob": p.knob_value, "success": float(q), "cost_usd": float(c)}
+                  for p, c, q in zip(run.sweep, curve_cost, curve_quality, strict=False)],
+    }
+    row.update(_calibration(run, table))
+    return row
+
+
+@dataclass
+class BenchResult:
+    """Rows (one per router) plus the runs behind them, ready for JSON, tables and plots."""
+
+    dataset: str
+    table: OutcomeTable
+    refs: References
+    folds: int
+    seed: int
+    runs: list[RouterRun] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.table
+        return {
+            "dataset": self.dataset,
+            "n_tasks": t.n_tasks,
+            "folds": self.folds,
+            "seed": self.seed,
+            "models": [
+                {"name": m.name, "tier": m.tier, "success": float(s), "cost_usd": float(c)}
+                for m, s, c in zip(t.models, t.mean_score(), t.total_cost_usd(), strict=True)
+            ],
+            "references": asdict(self.refs),
+            "rows": self.rows,
+        }
+
+
+def run_bench(table: OutcomeTable, specs: Sequence[str], *, folds: int = 5, seed: int = 0,
+              groups: np.ndarray | None = None, splits: Sequence[Split] | None = None,
+              test_table: OutcomeTable | None = None,
+              on_step: Callable[[str, int], None] | None = None) -> BenchResult:
+    """Replay every router spec on the same splits and summarise; `on_step(label, fold)` reports progress."""
+    if splits is None:
+        n_folds = 1 if test_table is not None else folds
+        splits = kfold_splits(table.n_tasks, n_folds, seed, groups)
+    target = test_table if test_table is not None else table
+    refs = References.of(target)
+    result = BenchResult(dataset=target.name, table=target, refs=refs, folds=len(splits), seed=seed)
+    for spec in specs:
+        router = make_router(spec)
+        label = router_label(router)
+        callback = (lambda fold, _label=label: on_step(_label, fold)) if on_step else None
+        run = replay(router, table, splits, label=label, on_fold=callback, test_table=test_table)
+        result.runs.append(run)
+        result.rows.append(summarize(run, target, refs, seed))
+    return result
+
+
+def frontier(table: OutcomeTable) -> list[tuple[str, float, float]]:
+    """Single models on the cost-quality frontier: (name, success, total cost), by increasing cost."""
+    mean, total = table.mean_score(), table.total_cost_usd()
+    order = np.lexsort((-mean, total))
+    out: list[tuple[str, float, float]] = []
+    best = -np.inf
+    for j in order:
+        if mean[j] > best + 1e-12:
+            out.append((table.model_names[j], float(mean[j]), float(total[j])))
+            best = mean[j]
+    return out
+
+
+__all__ = ["BenchResult", "Decisions", "References", "default_router_specs", "frontier", "run_bench",
+           "summarize"]

@@ -1,0 +1,203 @@
+"""Routing metrics as pure functions of arrays (no I/O, no plotting).
+
+Conventions: `score` is the realised score per task in [0, 1]; `cost_usd` the realised cost per task
+(every paid attempt included); tables are (n_tasks, n_models) arrays of recorded outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+REGRET_COST_WEIGHT = 0.1  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
+
+
+def success(score: np.ndarray) -> float:
+    """Mean score (the success rate for 0/1 outcomes)."""
+    return float(np.mean(score))
+
+
+def total_cost(cost_usd: np.ndarray) -> float:
+    return float(np.sum(cost_usd))
+
+
+def cost_reduction(cost_usd: float, reference_cost_usd: float) -> float:
+    """Share of the reference cost saved: 1 - cost / reference (negative when dearer)."""
+    if reference_cost_usd <= 0:
+        return float("nan")
+    return 1.0 - cost_usd / reference_cost_usd
+
+
+def model_share(model_idx: np.ndarray, n_models: int) -> np.ndarray:
+    """Share of tasks sent to each model."""
+    if len(model_idx) == 0:
+        return np.zeros(n_models)
+    return np.bincount(np.asarray(model_idx, dtype=int), minlength=n_models) / len(model_idx)
+
+
+def oracle_gap(router_success: float, oracle_success: float) -> float:
+    """How much success the router leaves on the table relative to the per-task oracle."""
+    return oracle_success - router_success
+
+
+def rewards(score: np.ndarray, cost_usd: np.ndarray, weight: float = REGRET_COST_WEIGHT) -> np.ndarray:
+    return np.asarray(score, dtype=float) - weight * np.asarray(cost_usd, dtype=float)
+
+
+def regret_per_task(score: np.ndarray, cost_usd: np.ndarray, table_score: np.ndarray,
+                    table_cost_usd: np.ndarray, weight: float = REGRET_COST_WEIGHT) -> np.ndarray:
+    """Best single-call reward over the models minus the router's reward, per task."""
+    best = rewards(table_score, table_cost_usd, weight).max(axis=1)
+    return np.asarray(best - rewards(score, cost_usd, weight))
+
+
+def cumulative_regret(score: np.ndarray, cost_usd: np.ndarray, table_score: np.ndarray,
+                      table_cost_usd: np.ndarray, weight: float = REGRET_COST_WEIGHT) -> np.ndarray:
+    """Cumulative regret over the task stream (in the given order); the last value is the total."""
+    return np.cumsum(regret_per_task(score, cost_usd, table_score, table_cost_usd, weight))
+
+
+def perf_per_dollar(score: np.ndarray, cost_usd: np.ndarray) -> float:
+    """AvgPerf (mean score x 100) per USD spent on the whole split."""
+    spent = float(np.sum(cost_usd))
+    return float("inf") if spent <= 0 else 100.0 * float(np.mean(score)) / spent
+
+
+def unsafe_rate(score: np.ndarray, protected: np.ndarray, threshold: float = 0.5) -> float:
+    """Share of tasks in protected categories that failed (score below `threshold`); NaN with none."""
+    mask = np.asarray(protected, dtype=bool)
+    if not mask.any():
+        return float("nan")
+    return float(np.mean(np.asarray(score)[mask] < threshold))
+
+
+def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float] = np.mean,
+                 n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI over tasks (resampling rows of `values`; vectorised for the mean)."""
+    data = np.asarray(values, dtype=float)
+    if len(data) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(data), size=(n_resamples, len(data)))
+    if statistic is np.mean:
+        stats = data[idx].mean(axis=1)
+    else:
+        stats = np.array([statistic(data[row]) for row in idx])
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
+    return (float(lo), float(hi))
+
+
+# --- cost-quality curves ----------------------------------------------------------------------------
+def upper_hull(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of the non-decreasing upper convex hull of cost-quality points, by increasing cost."""
+    pts = sorted(set(zip(np.asarray(cost, float).tolist(), np.asarray(quality, float).tolist(), strict=True)))
+    hull: list[tuple[float, float]] = []
+    for point in pts:
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            cross = (x2 - x1) * (point[1] - y1) - (y2 - y1) * (point[0] - x1)
+            if cross >= 0:  # hull[-1] lies on or below the segment: not on the upper hull
+                hull.pop()
+            else:
+                break
+        hull.append(point)
+    xs = np.array([p[0] for p in hull])
+    ys = np.maximum.accumulate(np.array([p[1] for p in hull]))  # non-decreasing
+    return xs, ys
+
+
+def aiq(cost: np.ndarray, quality: np.ndarray, cost_min: float | None = None,
+        cost_max: float | None = None) -> float:
+    """RouterBench's Average Improvement in Quality: mean of the non-decreasing upper hull over a cost range.
+
+    The hull is extended flat to the right of its last point, and is undefined (0) left of its first.
+    """
+    xs, ys = upper_hull(cost, quality)
+    lo = float(xs.min()) if cost_min is None else float(cost_min)
+    hi = float(xs.max()) if cost_max is None else float(cost_max)
+    if hi <= lo:
+        return float(ys.max())
+    grid = np.linspace(lo, hi, 2001)
+    values = np.interp(grid, xs, ys, left=0.0, right=float(ys[-1]))
+    values[grid < xs[0]] = 0.0
+    return float(np.trapezoid(values, grid) / (hi - lo))
+
+
+def quality_at_share(share: np.ndarray, quality: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Best quality reachable at each strong-call share on `grid` (upper hull, interpolated)."""
+    xs, ys = upper_hull(share, quality)
+    values = np.interp(grid, xs, ys, left=np.nan, right=float(ys[-1]))
+    return np.asarray(values)
+
+
+def apgr(share: np.ndarray, quality: np.ndarray, weak_quality: float, strong_quality: float) -> float:
+    """RouteLLM's Average Performance Gap Recovered over strong-call share in [0, 1].
+
+    The curve is anchored at (0, weak) and (1, strong), as every router can reach both extremes.
+    """
+    if strong_quality == weak_quality:
+        return float("nan")
+    xs = np.concatenate([[0.0, 1.0], np.asarray(share, float)])
+    ys = np.concatenate([[weak_quality, strong_quality], np.asarray(quality, float)])
+    grid = np.linspace(0.0, 1.0, 1001)
+    values = quality_at_share(xs, ys, grid)
+    area = float(np.trapezoid(values, grid))
+    return (area - weak_quality) / (strong_quality - weak_quality)
+
+
+def cpt(share: np.ndarray, quality: np.ndarray, weak_quality: float, strong_quality: float,
+        fraction: float) -> float:
+    """RouteLLM's Call-Performance Threshold: least strong-call share reaching weak + fraction x gap."""
+    target = weak_quality + fraction * (strong_quality - weak_quality)
+    xs = np.concatenate([[0.0, 1.0], np.asarray(share, float)])
+    ys = np.concatenate([[weak_quality, strong_quality], np.asarray(quality, float)])
+    grid = np.linspace(0.0, 1.0, 10001)
+    values = quality_at_share(xs, ys, grid)
+    reached = np.flatnonzero(values >= target - 1e-12)
+    return float(grid[reached[0]]) if len(reached) else float("nan")
+
+
+# --- calibration and ranking -------------------------------------------------------------------------
+def brier(p: np.ndarray, y: np.ndarray) -> float:
+    """Mean squared error of predicted probabilities against 0/1 outcomes."""
+    return float(np.mean((np.asarray(p, float) - np.asarray(y, float)) ** 2))
+
+
+def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equal-width reliability bins: (mean predicted, observed rate, count) per bin (NaN where empty)."""
+    prob = np.clip(np.asarray(p, float), 0.0, 1.0)
+    outcome = np.asarray(y, float)
+    which = np.minimum((prob * bins).astype(int), bins - 1)
+    count = np.bincount(which, minlength=bins).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p = np.bincount(which, weights=prob, minlength=bins) / count
+        rate = np.bincount(which, weights=outcome, minlength=bins) / count
+    return mean_p, rate, count
+
+
+def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: count-weighted |mean predicted - observed rate| over bins."""
+    mean_p, rate, count = reliability(p, y, bins)
+    used = count > 0
+    if not used.any():
+        return float("nan")
+    return float(np.sum(count[used] * np.abs(mean_p[used] - rate[used])) / count.sum())
+
+
+def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Area under the ROC curve of `score` for binary `label` (ties count one half); NaN if one class."""
+    s = np.asarray(score, float)
+    y = np.asarray(label, bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    # average ranks for ties
+    _, start, counts = np.unique(sorted_s, return_index=True, return_counts=True)
+    avg = start + (counts - 1) / 2.0 + 1.0
+    ranks[order] = np.repeat(avg, counts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))

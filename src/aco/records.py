@@ -1,0 +1,91 @@
+"""Plain records shared by every layer: models, tasks, steps, decisions, outcomes, traces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STEP_KINDS = ("plan", "search", "read", "edit", "test", "verify")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A candidate model and its list prices (USD per million tokens)."""
+
+    name: str
+    provider: str = ""
+    usd_per_mtok_input: float = 0.0
+    usd_per_mtok_output: float = 0.0
+    tier: int = 0
+    tier_label: str = ""
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        """Price of one call with the given token counts."""
+        return (input_tokens * self.usd_per_mtok_input + output_tokens * self.usd_per_mtok_output) / 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A unit of work an agent is asked to do."""
+
+    task_id: str
+    text: str = ""
+    category: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One agent step inside a task: its kind, the action taken and what it observed."""
+
+    index: int
+    kind: str = ""
+    action: str = ""
+    observation: str = ""
+    model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What running a model on a task gave: a score in [0, 1] and what it cost."""
+
+    score: float
+    success: bool
+    cost_usd: float
+    tokens: int = 0
+    latency_ms: float = 0.0
+    calls: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score must be in [0, 1], got {self.score}")
+        if self.cost_usd < 0:
+            raise ValueError(f"cost_usd must be >= 0, got {self.cost_usd}")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A routing decision: the chosen model, why, and with what probability it was chosen."""
+
+    task_id: str
+    model: str
+    p_success: float | None = None
+    reason: str = ""
+    propensity: float = 1.0
+    decision_id: str = ""
+    step_kind: str = ""
+    p_success_by_model: dict[str, float] = field(default_factory=dict)
+    expected_cost_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A task's full history: its decisions, steps and final outcome."""
+
+    task: Task
+    decisions: tuple[Decision, ...] = ()
+    steps: tuple[Step, ...] = ()
+    outcome: Outcome | None = None

@@ -1,0 +1,132 @@
+"""The router contract (scikit-learn style) and the vectorised routing result.
+
+`__init__` only stores parameters; `fit(table)` learns from training outcomes and returns `self`;
+fitted state ends in `_`; `route(tasks)` decides for every task at once and never sees a score.
+A router may expose one `knob` (a policy parameter applied at routing time, not at fit time) that the
+evaluator sweeps to draw the router's cost-quality curve.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from aco.datasets.table import OutcomeTable, TaskSet
+from aco.errors import NotFittedError
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Decisions for a batch of tasks.
+
+    model_idx: (n,) final model per task (its score is the realised score).
+    attempts: (n, m) bool, every model that was run and must be paid (a cascade); None = the final one only.
+    p_success: (n, m) predicted P(success) per candidate, where the router has an estimate.
+    propensity: (n,) probability with which the chosen model was picked (1.0 for deterministic routers).
+    reasons: one short human-readable reason per task, where the router gives one.
+    """
+
+    model_idx: np.ndarray
+    attempts: np.ndarray | None = None
+    p_success: np.ndarray | None = None
+    propensity: np.ndarray | None = None
+    reasons: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        idx = np.asarray(self.model_idx)
+        if idx.ndim != 1:
+            raise ValueError("model_idx must be one-dimensional")
+        object.__setattr__(self, "model_idx", idx.astype(int))
+
+    def paid(self, n_models: int) -> np.ndarray:
+        """(n, m) bool mask of the runs that are paid for: the attempts plus the final model."""
+        n = len(self.model_idx)
+        mask = np.zeros((n, n_models), dtype=bool) if self.attempts is None else np.array(self.attempts, bool)
+        mask[np.arange(n), self.model_idx] = True
+        return mask
+
+
+class Router(ABC):
+    """Base class of every router. Subclasses set `name` and implement `route` (and usually `_fit`)."""
+
+    name: ClassVar[str] = ""
+    knob: ClassVar[str | None] = None
+    knob_grid: ClassVar[tuple[float, ...]] = ()
+    uses_outcomes: ClassVar[bool] = False  # evaluation-only routers (the oracle) read the test outcomes
+
+    # --- parameters (scikit-learn conventions) -------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        valid = set(self._param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {key!r}; has {sorted(valid)}")
+            setattr(self, key, value)
+        return self
+
+    def clone(self) -> Self:
+        """A new, unfitted router with the same parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # --- fitting and routing -------------------------------------------------------------------------
+    def fit(self, table: OutcomeTable) -> Self:
+        """Learn from training outcomes; returns self."""
+        if table.n_tasks == 0:
+            raise ValueError(f"cannot fit {self.name or type(self).__name__} on an empty table")
+        self.models_ = tuple(table.model_names)
+        self._fit(table)
+        return self
+
+    def _fit(self, table: OutcomeTable) -> None:
+        """Hook for subclasses: learn from `table` (the bookkeeping is done by `fit`)."""
+
+    def check_fitted(self, tasks: TaskSet | OutcomeTable) -> None:
+        models = getattr(self, "models_", None)
+        if models is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+        if tuple(tasks.model_names) != tuple(models):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on models {list(models)} but asked to route over "
+                f"{tasks.model_names}")
+
+    @abstractmethod
+    def route(self, tasks: TaskSet) -> Routing:
+        """Decide for every task in `tasks`."""
+
+    def route_table(self, table: OutcomeTable) -> Routing:
+        """What the evaluator calls: routers only see `table.task_set()` unless they are evaluation-only."""
+        self.check_fitted(table)
+        return self.route(table.task_set())
+
+    def knob_values(self) -> tuple[float, ...]:
+        """Values of the knob to sweep for the cost-quality curve (empty when there is no knob)."""
+        return self.knob_grid if self.knob else ()
+
+
+def cheapest_index(mean_cost_usd: np.ndarray) -> int:
+    """Position of the cheapest model (first on ties)."""
+    return int(np.argmin(np.asarray(mean_cost_usd)))
+
+
+def best_index(mean_score: np.ndarray, mean_cost_usd: np.ndarray) -> int:
+    """Position of the model with the highest mean score; ties go to the cheaper one."""
+    score = np.round(np.asarray(mean_score, dtype=float), 12)
+    order = np.lexsort((np.asarray(mean_cost_usd, dtype=float), -score))
+    return int(order[0])
