@@ -53,6 +53,7 @@ class References:
         cheap = int(np.argmin(total))
         top = table.score.max(axis=1, keepdims=True)
         oracle_cost = np.where(np.isclose(table.score, top), table.cost_usd, np.inf).min(axis=1)
+        oracle_cost[top[:, 0] <= 0.0] = 0.0  # the oracle abstains where no model solves the task
         return cls(
             best_single=table.model_names[best], best_single_success=float(mean[best]),
             best_single_cost_usd=float(total[best]), most_expensive=table.model_names[dear],

@@ -29,6 +29,8 @@ class Routing:
     p_success: (n, m) predicted P(success) per candidate, where the router has an estimate.
     propensity: (n,) probability with which the chosen model was picked (1.0 for deterministic routers).
     reasons: one short human-readable reason per task, where the router gives one.
+    abstain: (n,) bool, tasks on which nothing is run (score 0, cost 0: only the oracle abstains, on tasks that
+      no model solves).
     """
 
     model_idx: np.ndarray
@@ -36,6 +38,7 @@ class Routing:
     p_success: np.ndarray | None = None
     propensity: np.ndarray | None = None
     reasons: Sequence[str] | None = None
+    abstain: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         idx = np.asarray(self.model_idx)
@@ -44,10 +47,11 @@ class Routing:
         object.__setattr__(self, "model_idx", idx.astype(int))
 
     def paid(self, n_models: int) -> np.ndarray:
-        """(n, m) bool mask of the runs that are paid for: the attempts plus the final model."""
+        """(n, m) bool mask of the runs that are paid for: the attempts plus the final model (unless abstained)."""
         n = len(self.model_idx)
         mask = np.zeros((n, n_models), dtype=bool) if self.attempts is None else np.array(self.attempts, bool)
-        mask[np.arange(n), self.model_idx] = True
+        ran = np.ones(n, dtype=bool) if self.abstain is None else ~np.asarray(self.abstain, dtype=bool)
+        mask[np.flatnonzero(ran), self.model_idx[ran]] = True
         return mask
 
 

@@ -108,10 +108,18 @@ class RandomRouter(Router):
 
 @register
 class OracleRouter(Router):
-    """Evaluation only: for each task the cheapest model with the best recorded score."""
+    """Evaluation only: for each task the cheapest model with the best recorded score.
+
+    On tasks that no model solves (best score 0) the oracle abstains: it runs nothing and pays nothing, as
+    the published oracle figures do (e.g. SWE-bench Verified: 0.872 for $37.04, the cheapest resolving
+    system per task). `abstain_unsolved=False` runs the cheapest model there instead.
+    """
 
     name = "oracle"
     uses_outcomes = True
+
+    def __init__(self, abstain_unsolved: bool = True) -> None:
+        self.abstain_unsolved = abstain_unsolved
 
     def route(self, tasks: TaskSet) -> Routing:
         raise TypeError("the oracle reads recorded outcomes: use route_table(table)")
@@ -122,7 +130,11 @@ class OracleRouter(Router):
         is_best = np.isclose(table.score, best)
         cost = np.where(is_best, table.cost_usd, np.inf)
         idx = np.argmin(cost, axis=1)
-        return Routing(model_idx=idx, reasons=["cheapest model with the best recorded score"] * len(idx))
+        unsolved = best[:, 0] <= 0.0
+        abstain = unsolved if self.abstain_unsolved else None
+        reasons = ["no model solves this task: abstain" if u and self.abstain_unsolved
+                   else "cheapest model with the best recorded score" for u in unsolved]
+        return Routing(model_idx=idx, abstain=abstain, reasons=reasons)
 
 
 _EASY = re.compile(r"\b(simple|typo|trivial|minor|rename|docstring|spelling|small)\b", re.I)

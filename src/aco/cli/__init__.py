@@ -1,0 +1,1 @@
+"""The `aco` command line (typer): the function signatures are the CLI."""

@@ -1,0 +1,1 @@
+"""Presentation of benchmark results: terminal tables, plots and the HTML report (no metric maths)."""

@@ -1,0 +1,55 @@
+"""The terminal table of `aco bench` (rich)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.table import Table
+
+from aco.evaluation.bench import BenchResult
+
+
+def _pct(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{100 * value + 0.0:.1f}%".replace("-0.0%", "0.0%")
+
+
+def _num(value: Any, fmt: str = ".3f") -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def _top_share(row: dict[str, Any]) -> str:
+    shares: dict[str, float] = row.get("model_share", {})
+    if not shares:
+        return "-"
+    name, share = max(shares.items(), key=lambda kv: kv[1])
+    return f"{name} {100 * share:.0f}%" if len(shares) > 1 else name
+
+
+def bench_table(result: BenchResult) -> Table:
+    """Rows of the bench result with the key metrics, references in the caption."""
+    refs = result.refs
+    folds = "whole table, no CV" if result.folds == 1 else f"{result.folds}-fold CV, seed {result.seed}"
+    table = Table(
+        title=f"aco bench {result.dataset}: {result.table.n_tasks} tasks x {result.table.n_models} models "
+              f"({folds})",
+        caption=(f"best single {refs.best_single} {refs.best_single_success:.3f} / ${refs.best_single_cost_usd:,.2f}; "
+                 f"oracle {refs.oracle_success:.3f} / ${refs.oracle_cost_usd:,.2f}; "
+                 f"regret: reward = score - 0.1 x cost_usd"),
+    )
+    for column, justify in (("router", "left"), ("success [95% CI]", "right"), ("cost $", "right"),
+                            ("$/task", "right"), ("saved vs best", "right"), ("regret", "right"),
+                            ("oracle gap", "right"), ("AIQ", "right"), ("APGR", "right"),
+                            ("Brier", "right"), ("main model", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in result.rows:
+        lo, hi = row["success_ci"]
+        table.add_row(
+            row["router"], f"{row['success']:.3f} [{lo:.3f}, {hi:.3f}]", f"{row['cost_usd']:,.2f}",
+            f"{row['cost_per_task_usd']:.4f}", _pct(row["cost_reduction_vs_best_single"]),
+            _num(row["regret"], ".1f"), _num(row["oracle_gap"]), _num(row.get("aiq")),
+            _num(row.get("apgr")), _num(row.get("brier")), _top_share(row),
+        )
+    return table
