@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 bench: $(STAMP)  ## replay every baseline on the default dataset (5-fold CV), table + JSON + HTML report
+	$(BIN)/aco datasets ensure $(DATASET)
 	$(BIN)/aco bench $(DATASET) --json reports/$(DATASET).json --report reports/$(DATASET).html
 
 test: $(STAMP)  ## the test suite (real-data tests skip with a reason when ../shared/datasets is absent)

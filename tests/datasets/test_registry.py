@@ -35,7 +35,7 @@ def test_missing_data_tells_how_to_get_it(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"ACO_DATA_DIR.*aco datasets fetch routerbench-mbpp") as info:
         load_dataset("routerbench-mbpp", tmp_path)
     assert info.value.path == tmp_path / "routerbench" / "mbpp_train.csv"
-    with pytest.raises(DataError, match="cannot be fetched"):
+    with pytest.raises(DataError, match="aco datasets fetch swebench-verified"):
         load_dataset("swebench-verified", tmp_path)
 
 
