@@ -93,6 +93,8 @@ def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float] = 
 def upper_hull(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vertices of the non-decreasing upper convex hull of cost-quality points, by increasing cost."""
     pts = sorted(set(zip(np.asarray(cost, float).tolist(), np.asarray(quality, float).tolist(), strict=True)))
+    # keep the best quality at each cost (np.interp needs strictly increasing costs)
+    pts = [p for p, nxt in zip(pts, [*pts[1:], None], strict=True) if nxt is None or nxt[0] != p[0]]
     hull: list[tuple[float, float]] = []
     for point in pts:
         while len(hull) >= 2:

@@ -1,0 +1,83 @@
+"""run_bench, References and summarize on a tiny table with hand-computed figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aco.evaluation.bench import References, default_router_specs, frontier, run_bench, summarize
+from aco.evaluation.protocol import kfold_splits
+from aco.evaluation.replay import replay
+from tests.evaluation.tables import CascadeRouter, two_model_table
+
+
+def test_references_of_a_tiny_table() -> None:
+    refs = References.of(two_model_table())
+    # cheap: 2/4 solved, 4 x $1 = $4; strong: 3/4 solved, 4 x $4 = $16
+    assert refs.best_single == "strong"
+    assert refs.best_single_success == pytest.approx(0.75)
+    assert refs.best_single_cost_usd == pytest.approx(16.0)
+    assert refs.most_expensive == "strong" and refs.most_expensive_cost_usd == pytest.approx(16.0)
+    assert refs.cheapest == "cheap" and refs.cheapest_success == pytest.approx(0.5)
+    assert refs.cheapest_cost_usd == pytest.approx(4.0)
+    # every task is solved by some model; cheapest solver: $1 (t0), $4 (t1), $4 (t2), $1 (t3) = $10
+    assert refs.oracle_success == pytest.approx(1.0)
+    assert refs.oracle_cost_usd == pytest.approx(10.0)
+    assert refs.cost_range_usd == (4.0, 16.0)
+    # hull (4, .5)-(16, .75) over [4, 16]: mean (0.5 + 0.75) / 2 = 0.625
+    assert refs.single_model_hull_aiq == pytest.approx(0.625, abs=1e-6)
+
+
+def test_summarize_a_cascade() -> None:
+    table = two_model_table()
+    refs = References.of(table)
+    row = summarize(replay(CascadeRouter(), table, kfold_splits(4, 1), label="cascade"), table, refs)
+    # final model strong (0.75) and every task pays $1 + $4 = $5: $20 in total
+    assert row["router"] == "cascade"
+    assert row["success"] == pytest.approx(0.75) and row["avg_perf"] == pytest.approx(75.0)
+    assert row["cost_usd"] == pytest.approx(20.0) and row["cost_per_task_usd"] == pytest.approx(5.0)
+    assert row["cost_reduction_vs_best_single"] == pytest.approx(-0.25)  # 1 - 20 / 16
+    assert row["oracle_gap"] == pytest.approx(0.25)  # 1.0 - 0.75
+    # best rewards (score - 0.1 x cost): .9, .6, .6, .9 = 3.0; router's: 1 - .5 (x3), 0 - .5 = 1.0
+    assert row["regret"] == pytest.approx(2.0)
+    assert row["perf_per_usd"] == pytest.approx(75.0 / 20.0)
+    assert row["model_share"] == {"strong": 1.0}
+    assert row["aiq"] is None and row["curve"] == []
+    lo, hi = row["success_ci"]
+    assert lo <= 0.75 <= hi
+    assert np.isnan(row["unsafe_rate"])  # no protected categories
+
+
+def test_run_bench_rows_for_baselines_and_the_oracle() -> None:
+    table = two_model_table().with_protected(["y"])
+    result = run_bench(table, ["always:cheap", "best-single", "oracle", "random"], folds=1)
+    rows = {r["router"]: r for r in result.rows}
+    assert rows["always:cheap"]["success"] == pytest.approx(0.5)
+    assert rows["always:cheap"]["cost_reduction_vs_best_single"] == pytest.approx(0.75)  # 1 - 4 / 16
+    assert rows["always:cheap"]["unsafe_rate"] == pytest.approx(1.0)  # cheap fails both "y" tasks
+    assert rows["best-single"]["cost_usd"] == pytest.approx(16.0)
+    assert rows["oracle"]["success"] == pytest.approx(1.0) and rows["oracle"]["cost_usd"] == pytest.approx(10.0)
+    assert rows["oracle"]["regret"] == pytest.approx(0.0)  # the oracle's reward is the best on every task
+    # random sweeps the share sent to strong: 11 points from all-cheap ($4) to all-strong ($16)
+    curve = rows["random"]["curve"]
+    assert len(curve) == 11
+    assert curve[0]["cost_usd"] == pytest.approx(4.0) and curve[-1]["cost_usd"] == pytest.approx(16.0)
+    assert rows["random"]["aiq"] is not None and rows["random"]["apgr"] is not None
+    assert result.to_json()["references"]["best_single"] == "strong"
+
+
+def test_run_bench_transfers_with_a_test_table() -> None:
+    train = two_model_table("train", prefix="a")
+    test = two_model_table("test", prefix="b")
+    result = run_bench(train, ["best-single", "oracle"], folds=5, test_table=test)
+    assert result.dataset == "test" and result.folds == 1 and result.table is test
+    assert [r["router"] for r in result.rows] == ["best-single", "oracle"]
+    assert result.runs[0].decisions.model_idx.tolist() == [1, 1, 1, 1]  # strong, learned on train
+
+
+def test_default_specs_and_frontier() -> None:
+    table = two_model_table()
+    specs = default_router_specs(table, extra=["oracle", "gbdt"])
+    assert specs[:2] == ["always:cheap", "always:strong"]
+    assert specs.count("oracle") == 1 and specs[-1] == "gbdt"
+    assert frontier(table) == [("cheap", 0.5, 4.0), ("strong", 0.75, 16.0)]
