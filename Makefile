@@ -10,7 +10,7 @@ DATASET ?= swebench-verified
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres,dask]"
 	touch $(STAMP)
 
 bench: $(STAMP)  ## replay every baseline on the default dataset (5-fold CV), table + JSON + HTML report

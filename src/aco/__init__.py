@@ -5,6 +5,15 @@ from aco.records import Decision, ModelSpec, Outcome, Step, Task, Trace
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """`aco.Optimizer` is imported lazily (it pulls in the store and SQLAlchemy)."""
+    if name == "Optimizer":
+        from aco.sdk import Optimizer
+
+        return Optimizer
+    raise AttributeError(f"module 'aco' has no attribute {name!r}")
+
 __all__ = [
     "AcoError",
     "ArtifactError",
@@ -12,6 +21,7 @@ __all__ = [
     "DataError",
     "Decision",
     "ModelSpec",
+    "Optimizer",
     "Outcome",
     "Step",
     "Task",

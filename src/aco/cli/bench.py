@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from aco.cli.options import DataDirOption
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
-from aco.evaluation.bench import BenchResult, default_router_specs, run_bench
+from aco.evaluation.bench import BenchResult, default_router_specs
 from aco.settings import AcoSettings
 
 DEFAULT_DATASET = "swebench-verified"
@@ -65,6 +65,9 @@ def bench(
     order: Annotated[str, typer.Option(help="--stream order: dataset (its own) or shuffle.")] = "dataset",
     seeds: Annotated[int, typer.Option(min=1, help="--stream --order shuffle: number of seeded orders.")] = 1,
     verifier: Annotated[str, typer.Option(help="--stream feedback: benchmark or posthoc:<signal>.")] = "benchmark",
+    engine: Annotated[str, typer.Option(help="Run the grid here (local) or on Dask (dask).")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="--engine dask: scheduler address (default: a "
+                                                       "LocalCluster).")] = None,
 ) -> None:
     """Replay routers on recorded outcomes: success, cost, savings, regret and calibration side by side."""
     console = Console()
@@ -92,8 +95,11 @@ def bench(
         def step(label: str, fold: int) -> None:
             progress.update(bar, advance=1, description=f"{label} (fold {fold + 1}/{n_folds})")
 
-        result = run_bench(table, specs, folds=folds, seed=seed, groups=_groups(table, group_by),
-                           test_table=test_table, on_step=step)
+        from aco.engines import make_engine
+
+        result = make_engine(engine, scheduler).run_bench(table, specs, folds=folds, seed=seed,
+                                                          groups=_groups(table, group_by),
+                                                          test_table=test_table, on_step=step)
     _print(result, console)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

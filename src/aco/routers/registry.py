@@ -15,6 +15,10 @@ _REGISTRY: dict[str, type[Router]] = {}
 _BUILTIN_MODULES = (
     "aco.routers.baselines",
     "aco.routers.peers",
+    "aco.routers.online",
+    "aco.routers.learned",
+    "aco.routers.hybrid",
+    "aco.routers.cascade",
 )
 _loaded = False
 

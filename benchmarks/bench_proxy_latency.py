@@ -1,0 +1,166 @@
+"""Latency the aco proxy adds over calling the replay upstream directly, side by side with LiteLLM's proxy.
+
+Everything runs on loopback in one process tree: `aco replay-upstream`, `aco serve` (routing `aco/default`)
+and, when `benchmarks/setup_litellm_venv.sh` has created its venv, `litellm --config ...` pointed at the same
+replay upstream. The same RouterBench prompts go sequentially (keep-alive httpx client) to each endpoint;
+added latency = percentile(proxy) - percentile(direct). The routing decision itself is timed in-process.
+
+    .venv/bin/python benchmarks/bench_proxy_latency.py [--requests 300] [--litellm-venv /tmp/litellm-venv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from aco.datasets.location import resolve_data_dir
+from aco.server.launch import free_port, start, stop, write_config
+from aco.server.replay_upstream import prompt_text
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "aco.toml"
+MODEL = "gpt-3.5-turbo-1106"  # what direct and LiteLLM calls ask for (aco routes by itself)
+CATEGORY = "arc-challenge"
+
+
+def _prompts(data_dir: Path, n: int) -> list[str]:
+    frame = pd.read_csv(data_dir / "routerbench" / "arc_challenge_test.csv", nrows=n)
+    return [prompt_text(p) for p in frame["prompt"]]
+
+
+def _timed(url: str, model: str, prompts: list[str], headers: dict[str, str], warmup: int) -> np.ndarray:
+    out = []
+    with httpx.Client(timeout=30) as client:
+        for i, text in enumerate(prompts[:warmup] + prompts):
+            body = {"model": model, "messages": [{"role": "user", "content": text}]}
+            start_s = time.perf_counter()
+            reply = client.post(url, json=body, headers=headers)
+            elapsed_ms = (time.perf_counter() - start_s) * 1000
+            if reply.status_code != 200:
+                raise RuntimeError(f"{url} {model}: HTTP {reply.status_code} {reply.text[:300]}")
+            if i >= warmup:
+                out.append(elapsed_ms)
+    return np.asarray(out)
+
+
+def _start_litellm(venv: Path, upstream_port: int, tmp: Path,
+                   master_key: str) -> tuple[subprocess.Popen[bytes], int] | None:
+    exe = venv / "bin" / "litellm"
+    if not exe.is_file():
+        return None
+    config = tmp / "litellm.yaml"
+    config.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{MODEL}\n"
+        f"      api_base: http://127.0.0.1:{upstream_port}/v1\n"
+        "      api_key: unused\n"
+        "litellm_settings:\n  telemetry: false\n", encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False", "LITELLM_MASTER_KEY": master_key}
+    proc = subprocess.Popen([str(exe), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
+                             "--num_workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.TransportError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("LiteLLM proxy did not start in 180 s")
+
+
+def _decision_timing(config_path: Path, n: int) -> tuple[float, float, float, float]:
+    """p50/p99 of the pure policy decision and of SDK `route()` including its store writes, in ms."""
+    from aco.sdk import Optimizer
+
+    opt = Optimizer.from_config(config_path)
+    policy = opt.policy("default")
+    pure = []
+    for _ in range(n):
+        t = time.perf_counter()
+        policy.choose(CATEGORY)
+        pure.append((time.perf_counter() - t) * 1000)
+    full = []
+    for i in range(n):
+        task = opt.start_task(category=CATEGORY, task_id=f"bench-{i}")
+        t = time.perf_counter()
+        task.route("plan")
+        full.append((time.perf_counter() - t) * 1000)
+    opt.close()
+    return (float(np.percentile(pure, 50)), float(np.percentile(pure, 99)),
+            float(np.percentile(full, 50)), float(np.percentile(full, 99)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--litellm-venv", type=Path, default=Path("/tmp/litellm-venv"))
+    args = parser.parse_args()
+    data_dir = resolve_data_dir()
+    prompts = _prompts(data_dir, args.requests)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        env = {"ACO_DATA_DIR": str(data_dir)}
+        up_port, aco_port = free_port(), free_port()
+        procs = [start(["replay-upstream", "--port", str(up_port)], env, f"http://127.0.0.1:{up_port}/healthz")]
+        try:
+            config = write_config(EXAMPLE, tmp / "aco.toml", up_port, f"sqlite:///{tmp / 'aco.db'}")
+            procs.append(start(["serve", "--config", str(config), "--port", str(aco_port)], env,
+                               f"http://127.0.0.1:{aco_port}/healthz"))
+            master_key = f"sk-bench-{secrets.token_hex(16)}"
+            litellm = _start_litellm(args.litellm_venv, up_port, tmp, master_key)
+            if litellm is not None:
+                procs.append(litellm[0])
+            direct = _timed(f"http://127.0.0.1:{up_port}/v1/chat/completions", MODEL, prompts, {}, args.warmup)
+            routed = _timed(f"http://127.0.0.1:{aco_port}/v1/chat/completions", "aco/default", prompts,
+                            {"x-aco-category": CATEGORY}, args.warmup)
+            passthrough = _timed(f"http://127.0.0.1:{aco_port}/v1/chat/completions", MODEL, prompts, {},
+                                 args.warmup)
+            lite = None if litellm is None else _timed(
+                f"http://127.0.0.1:{litellm[1]}/v1/chat/completions", MODEL, prompts,
+                {"authorization": f"Bearer {master_key}"}, args.warmup)
+            decision = _decision_timing(tmp / "aco.toml", 1000)
+        finally:
+            for proc in reversed(procs):
+                stop(proc)
+    _report(args.requests, direct, routed, passthrough, lite, decision)
+
+
+def _report(n: int, direct: np.ndarray, routed: np.ndarray, passthrough: np.ndarray, lite: np.ndarray | None,
+            decision: tuple[float, float, float, float]) -> None:
+    d50, d99 = np.percentile(direct, 50), np.percentile(direct, 99)
+    print(f"{n} sequential requests per endpoint, loopback, ms (added = proxy percentile - direct percentile)")
+    print(f"{'endpoint':34s} {'p50':>8s} {'p99':>8s} {'added p50':>10s} {'added p99':>10s}")
+    rows = [("replay upstream direct", direct), ("aco aco/default (routed)", routed),
+            ("aco pass-through", passthrough)]
+    if lite is not None:
+        rows.append(("LiteLLM proxy", lite))
+    for name, values in rows:
+        p50, p99 = np.percentile(values, 50), np.percentile(values, 99)
+        print(f"{name:34s} {p50:8.2f} {p99:8.2f} {p50 - d50:10.2f} {p99 - d99:10.2f}")
+    if lite is None:
+        print("LiteLLM: not measured (run benchmarks/setup_litellm_venv.sh first)")
+    else:
+        ratio50 = (np.percentile(routed, 50) - d50) / max(np.percentile(lite, 50) - d50, 1e-9)
+        ratio99 = (np.percentile(routed, 99) - d99) / max(np.percentile(lite, 99) - d99, 1e-9)
+        print(f"aco added / LiteLLM added: p50 {ratio50:.2f}, p99 {ratio99:.2f} (target <= 0.33)")
+    print(f"routing decision (policy only): p50 {decision[0] * 1000:.1f} us, p99 {decision[1] * 1000:.1f} us")
+    print(f"SDK route() incl. SQLite decision write: p50 {decision[2]:.2f} ms, p99 {decision[3]:.2f} ms")
+    print(f"mean direct {statistics.fmean(direct):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Online-loop commands: `aco bench --stream` (via `stream_bench`), `aco log-stream`, `aco evaluate-log`,
+`aco ope-validate`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aco.cli.options import DataDirOption
+from aco.datasets.table import OutcomeTable
+from aco.errors import AcoError
+from aco.online.verifier import Verifier
+
+ONLINE_DEFAULT = ("thompson", "orchestrator", "linucb")
+OFFLINE_DEFAULT = ("best-single", "dimension-best", "oracle")
+REFERENCE = "dimension-best"
+
+
+def _load(name: str, data_dir: Path | None) -> OutcomeTable:
+    from aco.cli.bench import _load as load
+
+    return load(name, data_dir)
+
+
+def _split_specs(table: OutcomeTable, routers: str | None) -> tuple[list[str], list[str]]:
+    from aco.routers.online import OnlineRouter
+    from aco.routers.peers import peer_names
+    from aco.routers.registry import available, make_router
+
+    if routers:
+        specs = [s.strip() for s in routers.split(",") if s.strip()]
+    else:
+        extra = ["gbdt"] if "gbdt" in available() else []
+        specs = [*ONLINE_DEFAULT, *OFFLINE_DEFAULT, *extra, *(f"peer:{p}" for p in peer_names(table))]
+    online = [s for s in specs if isinstance(make_router(s), OnlineRouter)]
+    return online, [s for s in specs if s not in online]
+
+
+def _print_rows(console: Console, title: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    table = Table(title=title)
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    for key in keys:
+        table.add_column(key, overflow="fold")
+    for row in rows:
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in (row.get(k) for k in keys)])
+    console.print(table)
+
+
+def verifier_factory(spec: str, folds: int, seed: int) -> Callable[[OutcomeTable], Verifier]:
+    """`benchmark` (recorded score, evaluation only) or `posthoc:<signal>` (cross-fitted deploy-time estimate)."""
+    from aco.online.verifier import BenchmarkVerifier, SignalVerifier
+
+    kind, _, signal = spec.partition(":")
+    if kind == "benchmark":
+        return BenchmarkVerifier
+    if kind == "posthoc" and signal:
+        return lambda table: SignalVerifier.cross_fit(table, signal, folds, seed)
+    raise AcoError(f"--verifier {spec!r}: use benchmark or posthoc:<observable signal> (e.g. posthoc:api_calls)")
+
+
+def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int, seeds: int, folds: int,
+                 json_path: Path | None, report: Path | None, verifier: str = "benchmark") -> None:
+    """`aco bench DATASET --stream`: stream tasks one at a time in one or several orders and compare."""
+    from aco.evaluation.stream import run_stream
+    from aco.report.stream_plots import write_stream_report
+
+    console = Console()
+    online, offline = _split_specs(table, routers)
+    seed_list = [seed] if order == "dataset" else list(range(seed, seed + seeds))
+    make_verifier = verifier_factory(verifier, folds, seed)
+    results = [run_stream(table, online, offline, order=order, seed=s, folds=folds, verifier_factory=make_verifier)
+               for s in seed_list]
+    all_rows = [{"seed": r.seed, **row} for r in results for row in r.rows(REFERENCE)]
+    for r in results:
+        _print_rows(console, f"{table.name}: stream order {r.order_name}, seed {r.seed} (verifier: {verifier})",
+                    r.rows(REFERENCE))
+    if len(results) > 1:
+        _print_rows(console, f"mean over {len(results)} seeds", _mean_rows(all_rows))
+    if json_path is not None:
+        curves = {f"{r.seed}/{run.label}": run.cumulative_regret[:: max(1, table.n_tasks // 200)].tolist()
+                  for r in results for run in r.runs}
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps({"dataset": table.name, "order": order, "rows": all_rows,
+                                         "curves": curves}, indent=2, default=str))
+        console.print(f"wrote {json_path}")
+    if report is not None:
+        write_stream_report(results, report, REFERENCE)
+        console.print(f"wrote {report}")
+
+
+def _mean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    stats = frame.groupby("router", sort=False)[["avg_perf", "cost_usd", "regret"]].agg(["mean", "std"])
+    return [{"router": name, "avg_perf": float(r[("avg_perf", "mean")]), "avg_perf_sd": float(r[("avg_perf", "std")]),
+             "cost_usd": float(r[("cost_usd", "mean")]), "regret": float(r[("regret", "mean")]),
+             "regret_sd": float(r[("regret", "std")])} for name, r in stats.iterrows()]
+
+
+def log_stream(
+    dataset: Annotated[str, typer.Argument(help="Dataset name or outcomes file.")],
+    log: Annotated[str, typer.Option(help="Store URL to write the decision log to (sqlite:///log.db).")],
+    policy: Annotated[str, typer.Option(help="Online router that explores.")] = "thompson",
+    epsilon: Annotated[float, typer.Option(help="Uniform exploration share mixed into the policy.")] = 0.3,
+    order: Annotated[str, typer.Option(help="dataset or shuffle")] = "shuffle",
+    seed: Annotated[int, typer.Option(help="Seed of the order and the policy.")] = 0,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Stream a dataset through an exploring online policy, logging every decision and outcome to a store."""
+    from aco.evaluation.stream import online_stream, stream_order
+    from aco.online.memory_sql import StoreMemory
+    from aco.routers.online import OnlineRouter
+    from aco.routers.registry import make_router
+
+    table = _load(dataset, data_dir)
+    router = make_router(policy, seed=seed, epsilon=epsilon)
+    if not isinstance(router, OnlineRouter):
+        raise AcoError(f"--policy {policy!r} is not an online router ({', '.join(ONLINE_DEFAULT)})")
+    memory = StoreMemory.open(log, router.n_features)
+    try:
+        run = online_stream(router, table, stream_order(table.n_tasks, order, seed), memory=memory)
+    finally:
+        memory.close()
+    typer.echo(f"logged {len(run.order)} decisions to {log}: AvgPerf {100 * run.score.mean():.2f}, "
+               f"cost ${run.cost_usd.sum():.2f}, regret {run.regret.sum():.1f} (verifier: benchmark)")
+
+
+def evaluate_log(
+    log: Annotated[str, typer.Option(help="Store URL holding decisions with propensities and outcomes.")],
+    policy: Annotated[str, typer.Option(help="Target router spec to evaluate off-policy.")],
+    dataset: Annotated[str, typer.Option(help="Dataset of the logged tasks (fits the target, k-fold).")],
+    folds: Annotated[int, typer.Option(min=2)] = 5,
+    seed: Annotated[int, typer.Option()] = 0,
+    data_dir: DataDirOption = None,
+) -> None:
+    """IPS, SNIPS and DR estimates (95% bootstrap CIs) of a target policy's success and cost from a log."""
+    from aco.evaluation.ope import Log, coverage_rows, evaluate_policy, target_actions
+    from aco.store import Store
+
+    table = _load(dataset, data_dir)
+    store = Store.open(log)
+    try:
+        decisions = {d.decision_id: d for d in store.decisions()}
+        outcomes = [o for o in store.outcomes() if o.decision_id in decisions]
+    finally:
+        store.close()
+    if not outcomes:
+        raise AcoError(f"{log}: no outcome is linked to a logged decision")
+    position = {t: i for i, t in enumerate(table.task_ids)}
+    missing = [o.task_id for o in outcomes if o.task_id not in position]
+    if missing:
+        raise AcoError(f"{log}: task {missing[0]!r} is not in {table.name}")
+    rows = np.array([position[o.task_id] for o in outcomes])
+    action = np.array([table.model_index(o.model) for o in outcomes])
+    prop = np.array([decisions[str(o.decision_id)].propensity for o in outcomes])
+    group = np.array([o.category for o in outcomes])
+    score_log = Log(action, prop, np.array([o.score for o in outcomes]), group)
+    cost_log = Log(action, prop, np.array([o.cost_usd for o in outcomes]), group)
+    target = target_actions(table, policy, folds, seed)[rows]
+    truth = {"score": float(table.score[rows, target].mean()), "cost_usd": float(table.cost_usd[rows, target].mean())}
+    est = evaluate_policy(score_log, cost_log, target, table.n_models, seed=seed)
+    _print_rows(Console(), f"off-policy estimates of {policy} from {len(rows)} logged decisions "
+                f"(truth = its replayed value on the same tasks)", coverage_rows(est, truth))
+
+
+def ope_validate(
+    dataset: Annotated[str, typer.Argument(help="Dataset name or outcomes file.")],
+    targets: Annotated[str, typer.Option(help="Comma-separated target policies.")] = "dimension-best,best-single",
+    policy: Annotated[str, typer.Option(help="Exploring logging policy.")] = "thompson",
+    epsilon: Annotated[float, typer.Option()] = 0.3,
+    seeds: Annotated[int, typer.Option(min=1)] = 10,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check OPE on a benchmark: per seed, log an exploring policy, estimate targets, compare with truth."""
+    import pandas as pd
+
+    from aco.evaluation.ope import validate
+
+    table = _load(dataset, data_dir)
+    specs = [s.strip() for s in targets.split(",") if s.strip()]
+    rows = [r for s in range(seeds) for r in validate(table, specs, logging_spec=policy, epsilon=epsilon, seed=s)]
+    frame = pd.DataFrame(rows)
+    summary = frame.groupby(["target", "metric", "estimator"], sort=False).agg(
+        truth=("truth", "first"), mean_estimate=("value", "mean"), covered=("covered", "sum")).reset_index()
+    summary["seeds"] = seeds
+    _print_rows(Console(), f"{table.name}: OPE from a logged {policy} (epsilon {epsilon}) stream; "
+                "covered = seeds whose 95% CI holds the true replayed value", summary.to_dict("records"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("log-stream")(log_stream)
+    app.command("evaluate-log")(evaluate_log)
+    app.command("ope-validate")(ope_validate)

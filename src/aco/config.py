@@ -1,0 +1,130 @@
+"""The live-routing TOML config: models and prices, upstream endpoints, profiles, server limits.
+
+API keys are never in the file: an upstream names the environment variable that holds its key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from aco.catalog import Catalog, PricedModel
+from aco.errors import ConfigError
+from aco.records import ModelSpec
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(BaseModel):
+    """One model: prices (USD per million tokens and/or per call), tier and the upstream serving it."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    upstream: str = Field(min_length=1)
+    provider: str = ""
+    usd_per_mtok_input: float = Field(default=0.0, ge=0)
+    usd_per_mtok_output: float = Field(default=0.0, ge=0)
+    usd_per_call: float = Field(default=0.0, ge=0)
+    typical_input_tokens: int = Field(default=0, ge=0)
+    typical_output_tokens: int = Field(default=0, ge=0)
+    tier: int = Field(default=0, ge=0)
+    upstream_model: str = ""  # the name the upstream knows the model by (default: name)
+
+    def priced(self) -> PricedModel:
+        spec = ModelSpec(name=self.name, provider=self.provider, usd_per_mtok_input=self.usd_per_mtok_input,
+                         usd_per_mtok_output=self.usd_per_mtok_output, tier=self.tier)
+        return PricedModel(spec, self.usd_per_call, self.upstream, self.typical_input_tokens,
+                           self.typical_output_tokens)
+
+
+class UpstreamConfig(BaseModel):
+    """An OpenAI-compatible endpoint; its key is read from the environment variable `api_key_env`."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    base_url: str = Field(pattern=r"^https?://")
+    api_key_env: str = ""
+    timeout_s: float = Field(default=60.0, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    max_retries: int = Field(default=1, ge=0, le=10)
+    backoff_s: float = Field(default=0.1, ge=0)
+
+    def api_key(self) -> str | None:
+        """The key from the environment (never stored on the config, never logged)."""
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class ProfileConfig(BaseModel):
+    """A routing profile: candidates (cheap to strong: also the fallback chain), estimator prior, policy."""
+
+    model_config = _STRICT
+    candidates: Annotated[list[str], Field(min_length=1)]
+    datasets: list[str] = Field(default_factory=list)  # outcome data the P(success) prior is learned from
+    threshold: float = Field(default=0.7, ge=0, le=1)
+    prior_weight: float = Field(default=2.0, gt=0)
+    floors: dict[str, int] = Field(default_factory=dict)  # category -> minimum tier
+    default_budget_usd: float | None = Field(default=None, ge=0)
+    verify_min_chars: int = Field(default=0, ge=0)  # a shorter answer is rejected and escalated
+    sticky: bool = True
+
+
+class ServerConfig(BaseModel):
+    """Proxy limits and where its state lives."""
+
+    model_config = _STRICT
+    store_url: str = "sqlite:///aco.db"
+    api_key_env: str = "ACO_API_KEY"
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    stats_refresh_s: float = Field(default=5.0, ge=0)
+
+
+class AcoConfig(BaseModel):
+    """The whole config file."""
+
+    model_config = _STRICT
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    upstreams: list[UpstreamConfig]
+    models: list[ModelConfig]
+    profiles: dict[str, ProfileConfig]
+
+    @model_validator(mode="after")
+    def _check_references(self) -> AcoConfig:
+        upstreams = {u.name for u in self.upstreams}
+        models = {m.name for m in self.models}
+        for m in self.models:
+            if m.upstream not in upstreams:
+                raise ValueError(f"model {m.name!r} names unknown upstream {m.upstream!r}; known: {sorted(upstreams)}")
+        for name, profile in self.profiles.items():
+            unknown = [c for c in profile.candidates if c not in models]
+            if unknown:
+                raise ValueError(f"profile {name!r} lists unknown models {unknown}")
+        return self
+
+    def catalog(self) -> Catalog:
+        return Catalog(m.priced() for m in self.models)
+
+    def upstream(self, name: str) -> UpstreamConfig:
+        for u in self.upstreams:
+            if u.name == name:
+                return u
+        raise ConfigError(f"unknown upstream {name!r}")
+
+
+def load_config(path: Path | str) -> AcoConfig:
+    """Read and validate a TOML config; errors name the file and the field."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        return AcoConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from None

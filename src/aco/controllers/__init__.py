@@ -1,0 +1,1 @@
+"""Multi-step controllers (cascade, escalate, verify, stop) and their exact replay on recorded outcomes."""

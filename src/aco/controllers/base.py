@@ -1,0 +1,160 @@
+"""The `Controller` abstraction: a multi-step policy over one task, and its exact replay on recorded outcomes.
+
+At each decision point a controller reads the task, the runs so far and what they showed (observable
+signals only) and returns an action: `Continue(model)` / `Escalate(model)` run a model, `Verify` asks the
+controller's verifier about the latest result (charged `verify_cost_usd`), `Stop` ends the task and keeps the
+latest result (or none: give up). Replay charges every run exactly: the sum of the recorded costs of every
+model it ran, plus verification costs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aco.datasets.table import OutcomeTable
+from aco.routers.base import Routing
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    """Run (or keep running) `model`."""
+
+    model: int
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    """Run a stronger `model` after the current one."""
+
+    model: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verify:
+    """Ask the verifier about the latest result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """End the task: keep the latest result, or hand it over (`give_up`) with no result."""
+
+    give_up: bool = False
+
+
+Action = Continue | Escalate | Verify | Stop
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one finished run of `model` showed: observable signals only (never the verdict)."""
+
+    model: int
+    signals: dict[str, Any]
+
+
+@dataclass
+class ControllerState:
+    """The task and everything seen so far: runs, their observations and the verifier's answers."""
+
+    task_index: int
+    text: str
+    runs: list[int] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    verdicts: list[float] = field(default_factory=list)
+
+
+class Controller(ABC):
+    """A multi-step policy: `decide(state)` returns the next action."""
+
+    max_steps: int = 16
+
+    @abstractmethod
+    def decide(self, state: ControllerState) -> Action:
+        """The next action for one task."""
+
+    def verify(self, state: ControllerState) -> float:
+        """P(latest result is right), from observable signals; the default verifier knows nothing."""
+        return 0.5
+
+
+@dataclass(frozen=True)
+class ControllerReplay:
+    """Replay of a controller over a table: a `Routing` (final model, every paid run) plus extra costs."""
+
+    routing: Routing
+    gave_up: np.ndarray
+    verify_cost_usd: np.ndarray
+    n_actions: np.ndarray
+
+    def cost_usd(self, table: OutcomeTable) -> np.ndarray:
+        """Per task: every run the controller made (exact recorded costs) plus verification."""
+        attempts = np.asarray(self.routing.attempts, dtype=bool)
+        return np.asarray((attempts * table.cost_usd).sum(axis=1) + self.verify_cost_usd)
+
+    def score(self, table: OutcomeTable) -> np.ndarray:
+        """Per task: the final run's recorded score (0 when the controller gave up without a result)."""
+        got = table.score[np.arange(table.n_tasks), self.routing.model_idx]
+        return np.where(self.gave_up, 0.0, got)
+
+
+def _observe(table: OutcomeTable, task: int, model: int) -> Observation:
+    tasks = table.task_set()
+    return Observation(model, {k: np.asarray(v)[task, model] for k, v in tasks.observable.items()})
+
+
+def replay_controller(controller: Controller, table: OutcomeTable, verify_cost_usd: float = 0.0,
+                      rows: Sequence[int] | None = None) -> ControllerReplay:
+    """Run `controller` on each task of `table` against the recorded outcomes; every run is paid."""
+    positions = list(range(table.n_tasks)) if rows is None else list(rows)
+    sub = table.subset(positions)
+    n, m = sub.n_tasks, sub.n_models
+    attempts = np.zeros((n, m), dtype=bool)
+    final = np.zeros(n, dtype=int)
+    gave_up = np.zeros(n, dtype=bool)
+    verify = np.zeros(n)
+    actions = np.zeros(n, dtype=int)
+    texts = sub.tasks["text"].tolist()
+    for i in range(n):
+        state = ControllerState(task_index=i, text=texts[i])
+        for _ in range(controller.max_steps):
+            action = controller.decide(state)
+            actions[i] += 1
+            if isinstance(action, Continue | Escalate):
+                if not 0 <= action.model < m:
+                    raise ValueError(f"controller chose model {action.model} outside 0..{m - 1}")
+                attempts[i, action.model] = True
+                state.runs.append(action.model)
+                state.observations.append(_observe(sub, i, action.model))
+            elif isinstance(action, Verify):
+                verify[i] += verify_cost_usd
+                state.verdicts.append(controller.verify(state))
+            else:
+                gave_up[i] = action.give_up or not state.runs
+                break
+        final[i] = state.runs[-1] if state.runs else 0
+    routing = Routing(model_idx=final, attempts=attempts)
+    return ControllerReplay(routing=routing, gave_up=gave_up, verify_cost_usd=verify, n_actions=actions)
+
+
+class ChainController(Controller):
+    """A cascade as a controller: run the chain in order; after each run, verify and stop if P >= threshold."""
+
+    def __init__(self, chain: Sequence[int], threshold: float = 0.5) -> None:
+        if len(chain) < 1:
+            raise ValueError("a chain needs at least one model")
+        self.chain = tuple(chain)
+        self.threshold = threshold
+
+    def decide(self, state: ControllerState) -> Action:
+        if not state.runs:
+            return Continue(self.chain[0])
+        if len(state.verdicts) < len(state.runs):
+            return Verify()
+        if state.verdicts[-1] >= self.threshold or len(state.runs) == len(self.chain):
+            return Stop()
+        return Escalate(self.chain[len(state.runs)])

@@ -1,0 +1,164 @@
+"""Task-text features: hashed word n-grams weighted by IDF and reduced by SVD, length and code signals,
+and ACO's keyword difficulty ("simple/typo" -1, "critical/security/production" +1)."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import HashingVectorizer
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+from aco.features.base import State, task_column
+
+EASY_PATTERN = r"\b(?:simple|typo|trivial|minor|rename|docstring|spelling|small)\b"
+HARD_PATTERN = (r"\b(?:critical|security|production|vulnerab\w*|race condition|deadlock|crash\w*|"
+                r"concurren\w*|memory leak|data loss)\b")
+
+
+def _top_right_singular(matrix: sparse.csr_matrix, k: int, seed: int) -> np.ndarray:
+    """The top-k right singular vectors (k, d): exact via the document Gram matrix when there are few
+    documents, else randomized SVD."""
+    n_docs = matrix.shape[0]
+    if n_docs <= 3000:
+        gram = np.asarray((matrix @ matrix.T).toarray())
+        with threadpool_limits(limits=1):  # tiny problem: BLAS threads only contend
+            values, vectors = np.linalg.eigh(gram)
+        top = np.argsort(-values, kind="stable")[:k]
+        sing = np.sqrt(np.maximum(values[top], 1e-12))
+        basis = np.asarray((matrix.T @ vectors[:, top]).T) / sing[:, None]
+        signs = np.sign(basis[np.arange(k), np.argmax(np.abs(basis), axis=1)])
+        return np.asarray(basis * np.where(signs == 0, 1.0, signs)[:, None])
+    svd = TruncatedSVD(n_components=k, random_state=seed, algorithm="randomized", n_iter=3)
+    return np.asarray(svd.fit(matrix).components_)
+
+
+class HashedTextSVD:
+    """Word 1-2-gram counts hashed into `n_hash` buckets, IDF-weighted, L2-normalised, then SVD to `n_components`.
+
+    Only buckets seen in >= 2 training tasks are kept (the `max_buckets` most frequent), so the state is small
+    (their indices, IDF and the SVD basis: arrays) and saves without pickle. Without training text the block
+    has no columns.
+    """
+
+    kind = "text"
+
+    def __init__(self, n_components: int = 64, n_hash: int = 2**16, max_buckets: int = 8000, seed: int = 0,
+                 ) -> None:
+        self.n_components = n_components
+        self.n_hash = n_hash
+        self.max_buckets = max_buckets
+        self.seed = seed
+        self.kept_: np.ndarray | None = None
+        self.idf_: np.ndarray | None = None
+        self.components_: np.ndarray | None = None
+
+    def _weighted(self, tasks: pd.DataFrame) -> sparse.csr_matrix:
+        """Kept-bucket counts times IDF, L2-normalised per task."""
+        assert self.kept_ is not None and self.idf_ is not None
+        vectorizer = HashingVectorizer(n_features=self.n_hash, ngram_range=(1, 2), alternate_sign=False,
+                                       norm=None, lowercase=True)
+        counts = sparse.csr_matrix(vectorizer.transform(task_column(tasks, "text").tolist()))[:, self.kept_]
+        weighted = sparse.csr_matrix(counts.multiply(self.idf_[None, :]))
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
+        return sparse.csr_matrix(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ weighted)
+
+    def fit(self, tasks: pd.DataFrame) -> Self:
+        vectorizer = HashingVectorizer(n_features=self.n_hash, ngram_range=(1, 2), alternate_sign=False,
+                                       norm=None, lowercase=True)
+        counts = sparse.csr_matrix(vectorizer.transform(task_column(tasks, "text").tolist()))
+        n_docs = counts.shape[0]
+        doc_freq = np.bincount(counts.indices, minlength=self.n_hash)
+        kept = np.flatnonzero(doc_freq >= min(2, n_docs))
+        self.kept_ = np.sort(kept[np.argsort(-doc_freq[kept], kind="stable")[: self.max_buckets]])
+        self.idf_ = np.log((1.0 + n_docs) / (1.0 + doc_freq[self.kept_])) + 1.0
+        k = min(self.n_components, n_docs - 1, len(self.kept_) - 1)
+        self.components_ = np.zeros((0, len(self.kept_)))
+        if k >= 1:
+            self.components_ = _top_right_singular(self._weighted(tasks), k, self.seed)
+        return self
+
+    def transform(self, tasks: pd.DataFrame) -> np.ndarray:
+        if self.components_ is None:
+            raise ValueError("HashedTextSVD is not fitted")
+        if self.components_.shape[0] == 0:
+            return np.zeros((len(tasks), 0))
+        return np.asarray(self._weighted(tasks) @ self.components_.T)
+
+    def names(self) -> list[str]:
+        k = 0 if self.components_ is None else self.components_.shape[0]
+        return [f"text_svd_{i}" for i in range(k)]
+
+    def to_state(self) -> State:
+        if self.kept_ is None or self.idf_ is None or self.components_ is None:
+            raise ValueError("HashedTextSVD is not fitted")
+        return {"n_components": self.n_components, "n_hash": self.n_hash, "max_buckets": self.max_buckets,
+                "seed": self.seed, "kept": self.kept_, "idf": self.idf_, "components": self.components_}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> HashedTextSVD:
+        out = cls(int(state["n_components"]), int(state["n_hash"]), int(state["max_buckets"]), int(state["seed"]))
+        out.kept_ = np.asarray(state["kept"], dtype=np.int64)
+        out.idf_ = np.asarray(state["idf"], dtype=float)
+        out.components_ = np.asarray(state["components"], dtype=float).reshape(-1, len(out.kept_))
+        if len(out.idf_) != len(out.kept_) or (len(out.kept_) and out.kept_.max() >= out.n_hash):
+            raise ValueError("text feature state is inconsistent (kept buckets vs IDF / hash size)")
+        return out
+
+
+_STAT_PATTERNS = {
+    "code_fences": r"```",
+    "inline_code": r"`[^`\n]+`",
+    "traceback": r"Traceback \(most recent call last\)",
+    "file_paths": r"[\w/]+\.(?:py|js|ts|java|c|cpp|rs|go|rb)\b",
+    "error_words": r"\b(?:Error|Exception|raise[sd]?|fail\w*)\b",
+    "urls": r"https?://",
+    "lines": r"\n",
+}
+
+
+class TextStats:
+    """Length and code signals: log lengths and log counts of code fences, paths, tracebacks, errors, URLs."""
+
+    kind = "stats"
+
+    def fit(self, tasks: pd.DataFrame) -> Self:
+        return self
+
+    def transform(self, tasks: pd.DataFrame) -> np.ndarray:
+        text = task_column(tasks, "text")
+        columns = [np.log1p(text.str.len().to_numpy(float)),
+                   np.log1p(text.str.split().str.len().fillna(0).to_numpy(float))]
+        columns += [np.log1p(text.str.count(p).to_numpy(float)) for p in _STAT_PATTERNS.values()]
+        return np.column_stack(columns)
+
+    def names(self) -> list[str]:
+        return ["log_chars", "log_words", *(f"log_{k}" for k in _STAT_PATTERNS)]
+
+    def to_state(self) -> State:
+        return {}
+
+
+class KeywordDifficulty:
+    """ACO's keyword difficulty: easy flag ('simple', 'typo', ...), hard flag ('critical', 'security', ...)
+    and their sum (-1, 0 or +1)."""
+
+    kind = "difficulty"
+
+    def fit(self, tasks: pd.DataFrame) -> Self:
+        return self
+
+    def transform(self, tasks: pd.DataFrame) -> np.ndarray:
+        text = task_column(tasks, "text")
+        easy = text.str.contains(EASY_PATTERN, case=False, regex=True).to_numpy(float)
+        hard = text.str.contains(HARD_PATTERN, case=False, regex=True).to_numpy(float)
+        return np.column_stack([easy, hard, hard - easy])
+
+    def names(self) -> list[str]:
+        return ["kw_easy", "kw_hard", "kw_difficulty"]
+
+    def to_state(self) -> State:
+        return {}

@@ -1,0 +1,1 @@
+"""The online Context -> Action -> Feedback loop: memory, orchestrator, bandits and verifiers."""

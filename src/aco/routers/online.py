@@ -1,0 +1,120 @@
+"""Online routers: `thompson`, `orchestrator[:PRIOR]` and `linucb`.
+
+As batch routers (ordinary `aco bench`) they warm-start Memory (and LinUCB's regressions) with every
+training outcome and decide each test task without feedback, logging the propensity of each choice.
+In a stream (`aco bench --stream`) `make_orchestrator` starts them from an empty Memory and they learn
+from each task's feedback before the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from aco.datasets.table import OutcomeTable, TaskSet
+from aco.online.bandits import REWARD_COST_WEIGHT, Bandit, LinUCB, ThompsonSampling
+from aco.online.memory import InMemoryMemory, Memory
+from aco.online.orchestrator import Orchestrator, task_features
+from aco.routers.base import Router, Routing
+from aco.routers.registry import make_router, register
+
+
+class OnlineRouter(Router):
+    """Shared parts: features, Memory, an exploration policy; subclasses choose the policy and kNN use."""
+
+    knn_k_default: ClassVar[int] = 0
+
+    def __init__(self, cost_weight: float = REWARD_COST_WEIGHT, seed: int = 0, n_features: int = 256,
+                 prior: str | None = None, epsilon: float = 0.0, prior_weight: float = 20.0,
+                 knn_k: int | None = None) -> None:
+        self.cost_weight = cost_weight
+        self.seed = seed
+        self.n_features = n_features
+        self.prior = prior
+        self.epsilon = epsilon
+        self.prior_weight = prior_weight
+        self.knn_k = knn_k
+
+    def make_policy(self) -> Bandit:
+        return ThompsonSampling(cost_weight=self.cost_weight, seed=self.seed, epsilon=self.epsilon)
+
+    def make_orchestrator(self, models: Sequence[str], memory: Memory | None = None) -> Orchestrator:
+        """A fresh loop over `models` (an empty in-process Memory unless one is given)."""
+        return Orchestrator(models=tuple(models), memory=memory or InMemoryMemory(self.n_features),
+                            policy=self.make_policy(), prior_weight=self.prior_weight,
+                            knn_k=self.knn_k_default if self.knn_k is None else self.knn_k)
+
+    def _fit(self, table: OutcomeTable) -> None:
+        self.orchestrator_ = self.make_orchestrator(table.model_names)
+        features = task_features(table.tasks, self.n_features)
+        self.orchestrator_.warm_start(table.tasks, features, table.score, table.cost_usd,
+                                      table.success_threshold)
+        self._warm_policy(features, table)
+        self.prior_router_ = make_router(self.prior).fit(table) if self.prior else None
+
+    def _warm_policy(self, features: np.ndarray, table: OutcomeTable) -> None:
+        """Hook: policies with their own state (LinUCB) learn from the training outcomes here."""
+
+    def prior_p(self, tasks: TaskSet) -> np.ndarray | None:
+        """The offline prior's P(success) per task and model, when it has one."""
+        if self.prior_router_ is None:
+            return None
+        return self.prior_router_.route(tasks).p_success
+
+    def route(self, tasks: TaskSet) -> Routing:
+        orch = self.orchestrator_
+        orch.policy.reseed(self.seed)
+        features = task_features(tasks.tasks, self.n_features)
+        prior = self.prior_p(tasks)
+        categories = tasks.tasks["category"].astype(str).tolist()
+        n, m = tasks.n_tasks, len(tasks.models)
+        idx, propensity, p_success = np.zeros(n, dtype=int), np.ones(n), np.zeros((n, m))
+        reasons: list[str] = []
+        for i, task_id in enumerate(tasks.task_ids):
+            dec = orch.decide(task_id, categories[i], features[i], None if prior is None else prior[i], log=False)
+            idx[i], propensity[i], p_success[i] = dec.choice.arm, dec.choice.propensity, dec.choice.p_success
+            reasons.append(dec.choice.reason)
+        return Routing(model_idx=idx, p_success=p_success, propensity=propensity, reasons=reasons)
+
+
+@register
+class ThompsonRouter(OnlineRouter):
+    """Thompson sampling on per-(category, model) Beta statistics pooled across categories."""
+
+    name = "thompson"
+
+
+@register
+class OrchestratorRouter(OnlineRouter):
+    """Agent-as-a-Router's loop: offline prior (`orchestrator:<router>`, worth `prior_weight` = 20
+    observations), category statistics and the 10 nearest past tasks -> P(success) per model -> Thompson."""
+
+    name = "orchestrator"
+    spec_arg: ClassVar[str] = "prior"
+    knn_k_default = 10
+
+
+@register
+class LinUCBRouter(OnlineRouter):
+    """Disjoint LinUCB on hashed task features, reward = score - 0.1 x cost, epsilon-greedy exploration."""
+
+    name = "linucb"
+
+    def __init__(self, cost_weight: float = REWARD_COST_WEIGHT, seed: int = 0, n_features: int = 256,
+                 prior: str | None = None, alpha_ucb: float = 0.5, epsilon: float = 0.05,
+                 prior_weight: float = 20.0, knn_k: int | None = None) -> None:
+        super().__init__(cost_weight=cost_weight, seed=seed, n_features=n_features, prior=prior, epsilon=epsilon,
+                         prior_weight=prior_weight, knn_k=knn_k)
+        self.alpha_ucb = alpha_ucb
+
+    def make_policy(self) -> Bandit:
+        return LinUCB(cost_weight=self.cost_weight, seed=self.seed, alpha_ucb=self.alpha_ucb,
+                      epsilon=self.epsilon)
+
+    def _warm_policy(self, features: np.ndarray, table: OutcomeTable) -> None:
+        policy = self.orchestrator_.policy
+        assert isinstance(policy, LinUCB)
+        reward = table.score - self.cost_weight * table.cost_usd
+        policy.fit_batch(np.hstack([features, np.ones((len(features), 1))]), reward)

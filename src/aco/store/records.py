@@ -1,0 +1,78 @@
+"""Frozen records the store persists: one routing decision, one reported outcome."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+VERIFIERS = ("benchmark", "tests", "posthoc", "reported")
+
+
+def now_s() -> float:
+    """Current UTC time as epoch seconds (the store's timestamp unit)."""
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """A logged routing decision: candidates, the chosen model, its propensity and why."""
+
+    decision_id: str
+    task_id: str
+    profile: str
+    chosen_model: str
+    step_kind: str = ""
+    category: str = ""
+    candidates: tuple[str, ...] = ()
+    propensity: float = 1.0
+    p_success_by_model: dict[str, float] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+    reserved_usd: float = 0.0
+    created_at: float = field(default_factory=now_s)
+
+    def __post_init__(self) -> None:
+        if not self.decision_id or not self.task_id:
+            raise ValueError("DecisionRecord needs a decision_id and a task_id")
+        if not 0.0 <= self.propensity <= 1.0:
+            raise ValueError(f"propensity must be in [0, 1], got {self.propensity}")
+        if self.reserved_usd < 0:
+            raise ValueError(f"reserved_usd must be >= 0, got {self.reserved_usd}")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """A task's (or one decision's) result as reported back: score, success and cost."""
+
+    task_id: str
+    model: str
+    score: float
+    success: bool
+    cost_usd: float = 0.0
+    decision_id: str | None = None
+    verifier: str = "reported"
+    created_at: float = field(default_factory=now_s)
+    category: str = ""  # empty: the store fills it from the task's decisions
+
+    def __post_init__(self) -> None:
+        if not self.task_id:
+            raise ValueError("OutcomeRecord needs a task_id")
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score must be in [0, 1], got {self.score}")
+        if self.cost_usd < 0:
+            raise ValueError(f"cost_usd must be >= 0, got {self.cost_usd}")
+        if self.verifier not in VERIFIERS:
+            raise ValueError(f"verifier must be one of {VERIFIERS}, got {self.verifier!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """A task budget: its limit, what is reserved by calls in flight and what was spent."""
+
+    budget_usd: float
+    reserved_usd: float
+    spent_usd: float
+
+    @property
+    def remaining_usd(self) -> float:
+        return self.budget_usd - self.reserved_usd - self.spent_usd

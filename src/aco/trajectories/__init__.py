@@ -1,0 +1,1 @@
+"""Agent trajectories (first K turns) as typed records, turn-K features, step kinds and stated prices."""

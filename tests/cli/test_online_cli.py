@@ -1,0 +1,57 @@
+"""`aco bench --stream`, `aco log-stream` and `aco evaluate-log` end to end on a small outcomes file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from aco.cli.app import build_app
+from tests.online.conftest import make_table
+
+
+def _outcomes_file(tmp_path: Path) -> Path:
+    long = make_table(120).long_frame()
+    long["category"] = long["task_id"].map(make_table(120).tasks["category"])
+    path = tmp_path / "outcomes.csv"
+    pd.DataFrame(long).to_csv(path, index=False)
+    return path
+
+
+def test_bench_stream_writes_curves_json_and_html(tmp_path: Path) -> None:
+    data = _outcomes_file(tmp_path)
+    out, report = tmp_path / "s.json", tmp_path / "s.html"
+    result = CliRunner().invoke(build_app(), [
+        "bench", str(data), "--stream", "--order", "shuffle", "--seeds", "2", "--folds", "3",
+        "--routers", "thompson,linucb,dimension-best,oracle", "--json", str(out), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    got = json.loads(out.read_text())
+    routers = {(r["seed"], r["router"]) for r in got["rows"]}
+    assert {(0, "thompson"), (1, "linucb"), (0, "dimension-best")} <= routers
+    assert all(r["verifier"] == "benchmark" for r in got["rows"] if r["kind"] == "online")
+    assert len(got["curves"]["0/thompson"]) > 10
+    page = report.read_text()
+    assert page.count("<svg") == 2 and "crosses_dimension-best" in page
+    assert "mean over 2 seeds" in result.output
+
+
+def test_log_stream_then_evaluate_log(tmp_path: Path) -> None:
+    data = _outcomes_file(tmp_path)
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    app = build_app()
+    logged = CliRunner().invoke(app, ["log-stream", str(data), "--log", url, "--policy", "thompson"])
+    assert logged.exit_code == 0, logged.output
+    assert "logged 120 decisions" in logged.output
+    result = CliRunner().invoke(app, ["evaluate-log", "--log", url, "--policy", "dimension-best",
+                                      "--dataset", str(data), "--folds", "3"])
+    assert result.exit_code == 0, result.output
+    assert "ips" in result.output and "snips" in result.output and "dr" in result.output
+
+
+def test_log_stream_rejects_an_offline_policy(tmp_path: Path) -> None:
+    data = _outcomes_file(tmp_path)
+    result = CliRunner().invoke(build_app(), ["log-stream", str(data), "--log", f"sqlite:///{tmp_path / 'x.db'}",
+                                              "--policy", "best-single"])
+    assert result.exit_code != 0

@@ -1,0 +1,55 @@
+"""`aco train` then `aco route` round trip through a saved artifact, and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aco.cli.app import build_app
+from tests.estimators.synthetic import text_table
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    frame = text_table(160, seed=3).long_frame()
+    table = text_table(160, seed=3)
+    frame["text"] = frame["task_id"].map(table.tasks["text"])
+    frame["category"] = frame["task_id"].map(table.tasks["category"])
+    path = tmp_path_factory.mktemp("cli") / "outcomes.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("extra", [[], ["--target-success", "0.7"], ["--lambda", "0.1"]])
+def test_train_then_route(outcomes: Path, tmp_path: Path, extra: list[str]) -> None:
+    runner = CliRunner()
+    out = tmp_path / "router.aco"
+    result = runner.invoke(build_app(), ["train", "--outcomes", str(outcomes), "--router", "gbdt", "--out",
+                                         str(out), *extra])
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+    easy = runner.invoke(build_app(), ["route", "--router", str(out), "--json", "fix a simple typo in the docs",
+                                       "--category", "docs"])
+    assert easy.exit_code == 0, easy.output
+    decision = json.loads(easy.output)
+    assert decision["model"] in {"cheap", "mid"}
+    assert len(decision["candidates"]) == 3 and decision["reason"]
+    hard = runner.invoke(build_app(), ["route", "--router", str(out), "--json",
+                                       "critical security race condition in production", "--category", "backend"])
+    assert json.loads(hard.output)["model"] == "strong"
+    text = runner.invoke(build_app(), ["route", "--router", str(out), "typo"])
+    assert "P(success)" in text.output and "reason:" in text.output
+
+
+def test_exclusive_policies_and_bad_artifact(outcomes: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    both = runner.invoke(build_app(), ["train", "--outcomes", str(outcomes), "--target-success", "0.8",
+                                       "--lambda", "1", "--out", str(tmp_path / "x.aco")])
+    assert both.exit_code != 0 and "exclusive" in str(both.exception)
+    bad = tmp_path / "bad.aco"
+    bad.write_text("not a zip")
+    routed = runner.invoke(build_app(), ["route", "--router", str(bad), "task"])
+    assert routed.exit_code != 0 and "corrupt" in str(routed.exception)

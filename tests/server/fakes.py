@@ -1,0 +1,70 @@
+"""A small config and a scripted fake upstream (httpx.MockTransport) shared by the server tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from aco.config import AcoConfig
+from aco.sdk.policy import Prior
+
+MODELS = {"m-small": (0, 0.001), "m-mid": (1, 0.002), "m-big": (3, 0.01)}
+
+
+def make_config(**profile: Any) -> AcoConfig:
+    return AcoConfig.model_validate({
+        "server": {"store_url": "sqlite:///unused.db", "max_body_bytes": 20_000},
+        "upstreams": [{"name": "fake", "base_url": "http://upstream.test/v1", "max_retries": 1, "backoff_s": 0.0,
+                       "timeout_s": 5}],
+        "models": [{"name": n, "upstream": "fake", "tier": t, "usd_per_call": c} for n, (t, c) in MODELS.items()],
+        "profiles": {"p": {"candidates": list(MODELS), "threshold": 0.7, "floors": {"secure": 3}, **profile}},
+    })
+
+
+def make_prior() -> Prior:
+    """m-small is good at 'easy', only m-big is good at 'hard'."""
+    return Prior({("easy", "m-small"): (100, 90), ("easy", "m-mid"): (100, 92), ("easy", "m-big"): (100, 95),
+                  ("hard", "m-small"): (100, 10), ("hard", "m-mid"): (100, 30), ("hard", "m-big"): (100, 80)},
+                 "test prior")
+
+
+class _Stalling(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        raise httpx.ReadTimeout("stalled before the first chunk")
+        yield b""  # pragma: no cover
+
+
+class FakeUpstream:
+    """Answers per model: 'ok' (default), '500', '429', '400', 'timeout', 'stall' (stream stalls), 'short'."""
+
+    def __init__(self, behaviour: dict[str, str] | None = None) -> None:
+        self.behaviour = behaviour or {}
+        self.calls: list[str] = []
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        model = body["model"]
+        self.calls.append(model)
+        mode = self.behaviour.get(model, "ok")
+        if mode in ("500", "429", "400"):
+            return httpx.Response(int(mode), json={"error": {"message": f"fake {mode}"}})
+        if mode == "timeout":
+            raise httpx.ReadTimeout("fake timeout", request=request)
+        headers = {"x-replay-cost-usd": "0.0005"}
+        if body.get("stream"):
+            if mode == "stall":
+                return httpx.Response(200, stream=_Stalling(), headers=headers)
+            chunk = {"choices": [{"index": 0, "delta": {"content": f"hi from {model}"}}]}
+            data = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+            return httpx.Response(200, content=data, headers={**headers, "content-type": "text/event-stream"})
+        content = "x" if mode == "short" else f"a long enough answer from {model}"
+        return httpx.Response(200, headers=headers, json={
+            "id": "c1", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}})

@@ -1,0 +1,202 @@
+"""The proxy in-process: routing, headers, fallback, escalation, budgets, floors, security, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from aco.server.app import create_app
+from aco.store import Store
+from tests.server.fakes import FakeUpstream, make_config, make_prior
+
+KEY = "test-admin-key"
+MESSAGES = [{"role": "user", "content": "hello"}]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(f"sqlite:///{tmp_path / 'aco.db'}")
+    yield s
+    s.close()
+
+
+def _client(store: Store, fake: FakeUpstream, **profile: Any) -> TestClient:
+    app = create_app(make_config(**profile), transport=fake.transport(), store=store, admin_key=KEY,
+                     priors={"p": make_prior()})
+    return TestClient(app)
+
+
+def _chat(client: TestClient, headers: dict[str, str] | None = None, **body: Any) -> httpx.Response:
+    return client.post("/v1/chat/completions", json={"model": "aco/p", "messages": MESSAGES, **body},
+                       headers=headers or {})
+
+
+def test_routes_cheapest_likely_model_and_logs_decision(store: Store) -> None:
+    fake = FakeUpstream()
+    with _client(store, fake) as client:
+        easy = _chat(client, {"x-aco-category": "easy", "x-aco-task-id": "t-easy", "x-aco-step": "edit"})
+        hard = _chat(client, {"x-aco-category": "hard", "x-aco-task-id": "t-hard"})
+    assert easy.status_code == 200 and hard.status_code == 200
+    assert easy.headers["x-aco-model"] == "m-small" and hard.headers["x-aco-model"] == "m-big"
+    assert easy.json()["aco"]["decision_id"] == easy.headers["x-aco-decision-id"]
+    assert 0.85 < float(easy.headers["x-aco-p-success"]) < 0.95
+    rec = store.get_decision(easy.headers["x-aco-decision-id"])
+    assert rec is not None and rec.chosen_model == "m-small" and rec.step_kind == "edit" and rec.category == "easy"
+    assert fake.calls == ["m-small", "m-big"]
+
+
+@pytest.mark.parametrize("failure", ["500", "429", "timeout"])
+def test_fallback_to_next_model_logs_both_decisions(store: Store, failure: str) -> None:
+    fake = FakeUpstream({"m-small": failure})
+    with _client(store, fake) as client:
+        reply = _chat(client, {"x-aco-category": "easy", "x-aco-task-id": "t1", "x-aco-budget-usd": "1"})
+        metrics = client.get("/metrics").text
+    assert reply.status_code == 200
+    assert reply.headers["x-aco-model"] == "m-mid" and reply.headers["x-aco-fallbacks"] == "m-small"
+    assert fake.calls == ["m-small", "m-small", "m-mid"]  # one retry, then fall back
+    decisions = store.decisions("t1")
+    assert [d.chosen_model for d in decisions] == ["m-small", "m-mid"]
+    assert "fallback from m-small" in decisions[1].reason
+    budget = store.budget("t1")
+    assert budget is not None and budget[1] == pytest.approx(0.0) and budget[2] == pytest.approx(0.0005)
+    assert 'aco_fallbacks_total{from_model="m-small"' in metrics
+
+
+def test_stalled_stream_falls_back_before_first_byte(store: Store) -> None:
+    fake = FakeUpstream({"m-small": "stall"})
+    with _client(store, fake) as client:
+        reply = _chat(client, {"x-aco-category": "easy", "x-aco-task-id": "s1"}, stream=True)
+    assert reply.status_code == 200 and reply.headers["x-aco-model"] == "m-mid"
+    assert "hi from m-mid" in reply.text and "[DONE]" in reply.text
+    assert [d.chosen_model for d in store.decisions("s1")] == ["m-small", "m-mid"]
+
+
+def test_every_model_failing_is_a_502_with_every_decision_logged(store: Store) -> None:
+    fake = FakeUpstream({m: "500" for m in ("m-small", "m-mid", "m-big")})
+    with _client(store, fake) as client:
+        reply = _chat(client, {"x-aco-category": "easy", "x-aco-task-id": "dead"})
+    assert reply.status_code >= 500 and "every candidate failed" in reply.json()["error"]["message"]
+    assert len(store.decisions("dead")) == 3
+
+
+def test_client_error_is_not_retried(store: Store) -> None:
+    fake = FakeUpstream({"m-small": "400"})
+    with _client(store, fake) as client:
+        reply = _chat(client, {"x-aco-category": "easy"})
+    assert reply.status_code == 400 and fake.calls == ["m-small"]
+
+
+def test_verifier_rejection_escalates(store: Store) -> None:
+    fake = FakeUpstream({"m-small": "short"})
+    with _client(store, fake, verify_min_chars=5) as client:
+        reply = _chat(client, {"x-aco-category": "easy", "x-aco-task-id": "v1"})
+    assert reply.status_code == 200 and reply.headers["x-aco-model"] == "m-mid"
+    assert "escalated from m-small" in store.decisions("v1")[1].reason
+
+
+def test_sticky_within_a_task_and_floor(store: Store) -> None:
+    with _client(store, FakeUpstream()) as client:
+        models = [_chat(client, {"x-aco-category": "easy", "x-aco-task-id": "loop"}).headers["x-aco-model"]
+                  for _ in range(3)]
+        secure = _chat(client, {"x-aco-category": "secure"}).headers["x-aco-model"]
+    assert models == ["m-small"] * 3
+    assert "sticky" in store.decisions("loop")[-1].reason
+    assert secure == "m-big"  # the floor of 'secure' is tier 3
+
+
+def test_budget_downgrade_and_402(store: Store) -> None:
+    with _client(store, FakeUpstream()) as client:
+        hard = _chat(client, {"x-aco-category": "hard", "x-aco-task-id": "b1", "x-aco-budget-usd": "0.0015"})
+        refused = _chat(client, {"x-aco-category": "hard", "x-aco-task-id": "b2", "x-aco-budget-usd": "0.0001"})
+        metrics = client.get("/metrics").text
+    assert hard.status_code == 200 and hard.headers["x-aco-model"] == "m-small"
+    assert "budget: downgraded" in hard.headers["x-aco-reason"]
+    assert refused.status_code == 402 and refused.json()["error"]["code"] == "budget_exceeded"
+    assert 'aco_budget_rejections_total{profile="p"} 1.0' in metrics
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = f"sqlite:///{tmp_path / 'aco.db'}" if request.param == "sqlite" else os.environ.get("ACO_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: set ACO_TEST_POSTGRES_URL=postgresql+psycopg://... to test it")
+    s = Store.open(url)
+    with s.engine.begin() as conn:
+        for table in ("decisions", "outcomes", "budgets"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+    yield s
+    s.close()
+
+
+def test_concurrent_requests_never_overspend_one_budget(any_store: Store) -> None:
+    store = any_store
+    app = create_app(make_config(), transport=FakeUpstream().transport(), store=store, admin_key=KEY,
+                     priors={"p": make_prior()})
+
+    async def run() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://aco") as client:
+            headers = {"x-aco-task-id": "shared", "x-aco-category": "easy", "x-aco-budget-usd": "0.02"}
+            replies = await asyncio.gather(*[
+                client.post("/v1/chat/completions", json={"model": "aco/p", "messages": MESSAGES}, headers=headers)
+                for _ in range(100)])
+        return [r.status_code for r in replies]
+
+    statuses = asyncio.run(run())
+    budget_usd, reserved_usd, spent_usd = store.budget("shared") or (0.0, 0.0, 0.0)
+    assert set(statuses) <= {200, 402} and statuses.count(200) >= 20
+    assert spent_usd + reserved_usd <= budget_usd + 1e-9
+    assert statuses.count(200) == len([d for d in store.decisions("shared") if d.reserved_usd > 0])
+
+
+def test_route_outcomes_decisions_and_auth(store: Store) -> None:
+    with _client(store, FakeUpstream()) as client:
+        d = client.post("/v1/route", json={"profile": "aco/p", "task_id": "r1", "category": "hard"}).json()
+        no_key = client.post("/v1/outcomes", json={"task_id": "r1", "success": True})
+        wrong = client.post("/v1/outcomes", json={"task_id": "r1", "success": True},
+                            headers={"authorization": "Bearer nope"})
+        ok = client.post("/v1/outcomes", json={"task_id": "r1", "success": True, "verifier": "tests"},
+                         headers={"authorization": f"Bearer {KEY}"})
+        got = client.get(f"/v1/decisions/{d['decision_id']}", headers={"x-aco-api-key": KEY})
+        missing = client.get("/v1/decisions/nope", headers={"x-aco-api-key": KEY})
+        metrics = client.get("/metrics").text
+        assert client.get("/healthz").json()["status"] == "ok"
+    assert d["model"] == "m-big" and d["reserved_usd"] == 0.0
+    assert no_key.status_code == 401 and wrong.status_code == 401 and ok.status_code == 201
+    assert got.status_code == 200 and got.json()["chosen_model"] == "m-big"
+    assert missing.status_code == 404
+    [outcome] = store.outcomes("r1")
+    assert outcome.model == "m-big" and outcome.success and outcome.category == "hard" and outcome.verifier == "tests"
+    assert 'aco_outcomes_total{model="m-big",success="true"} 1.0' in metrics
+
+
+@pytest.mark.parametrize(("kwargs", "status"), [
+    ({"content": b"{not json"}, 400),
+    ({"content": b"[1, 2]"}, 400),
+    ({"json": {"model": "aco/nope", "messages": MESSAGES}}, 404),
+    ({"json": {"model": 3, "messages": MESSAGES}}, 422),
+    ({"json": {"model": "aco/p", "messages": "hi"}}, 422),
+    ({"json": {"model": "aco/p", "messages": MESSAGES}, "headers": {"x-aco-budget-usd": "lots"}}, 400),
+    ({"json": {"model": "aco/p", "messages": MESSAGES}, "headers": {"x-aco-budget-usd": "-1"}}, 400),
+    ({"json": {"model": "aco/p", "messages": MESSAGES}, "headers": {"x-aco-step": "dance"}}, 400),
+    ({"json": {"model": "aco/p", "messages": [{"role": "user", "content": "x" * 30_000}]}}, 413),
+])
+def test_bad_requests_get_4xx_with_a_message(store: Store, kwargs: dict[str, Any], status: int) -> None:
+    with _client(store, FakeUpstream()) as client:
+        reply = client.post("/v1/chat/completions", **kwargs)
+    assert reply.status_code == status and reply.json()["error"]["message"]
+
+
+def test_other_model_names_pass_through(store: Store) -> None:
+    fake = FakeUpstream()
+    with _client(store, fake) as client:
+        reply = client.post("/v1/chat/completions", json={"model": "m-big", "messages": MESSAGES})
+    assert reply.status_code == 200 and "x-aco-decision-id" not in reply.headers
+    assert fake.calls == ["m-big"] and store.decisions() == []
