@@ -14,7 +14,7 @@ import numpy as np
 
 from aco.datasets.registry import load_dataset
 from aco.datasets.table import OutcomeTable
-from aco.evaluation.bench import References, default_router_specs, summarize
+from aco.evaluation.bench import LEARNED, References, default_router_specs, summarize
 from aco.evaluation.protocol import kfold_splits
 from aco.evaluation.replay import replay
 from aco.routers.registry import make_router, router_label
@@ -27,7 +27,7 @@ def time_bench(table: OutcomeTable, folds: int, seed: int) -> list[tuple[str, fl
     splits = kfold_splits(table.n_tasks, folds, seed)
     refs = References.of(table)
     timings = []
-    for spec in default_router_specs(table):
+    for spec in [s for s in default_router_specs(table) if s not in LEARNED]:  # the baselines
         start = time.perf_counter()
         router = make_router(spec)
         run = replay(router, table, splits, label=router_label(router))

@@ -70,6 +70,10 @@ class ProfileConfig(BaseModel):
     default_budget_usd: float | None = Field(default=None, ge=0)
     verify_min_chars: int = Field(default=0, ge=0)  # a shorter answer is rejected and escalated
     sticky: bool = True
+    router: str = ""  # a `router.aco` artifact: its calibrated P(success) per task is the prior
+    step_routing: bool = False  # per-step rule: cheap for search/read/plan/test/verify, routed model for edits
+    protected_paths: list[str] = Field(default_factory=list)  # only edits naming these go strong (empty: all)
+    step_sticky_turns: int = Field(default=2, ge=0)  # keep the routed model this many turns after an edit
 
 
 class ServerConfig(BaseModel):
@@ -124,7 +128,16 @@ def load_config(path: Path | str) -> AcoConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     try:
-        return AcoConfig.model_validate(raw)
+        config = AcoConfig.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
+    return _resolve_routers(config, path.parent)
+
+
+def _resolve_routers(config: AcoConfig, folder: Path) -> AcoConfig:
+    """Profile `router` paths made absolute, relative ones against the config file's folder."""
+    profiles = {name: p.model_copy(update={"router": str(folder / Path(p.router).expanduser())})
+                if p.router and not Path(p.router).expanduser().is_absolute() else p
+                for name, p in config.profiles.items()}
+    return config.model_copy(update={"profiles": profiles})

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 
 from aco.config import AcoConfig
 from aco.sdk.policy import Prior
@@ -68,3 +70,34 @@ class FakeUpstream:
             "id": "c1", "object": "chat.completion", "created": 0, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}})
+
+
+EASY_WORDS = ("reverse a string", "add two numbers", "sort a list", "count vowels", "sum a list")
+HARD_WORDS = ("prove the theorem about graph", "solve the differential equation", "derive the closed form",
+              "optimise the scheduling problem", "formal proof of the lemma")
+
+
+def write_outcomes(path: Path, n_per_kind: int = 60) -> Path:
+    """A long outcomes CSV over MODELS: easy texts every model solves, hard texts only m-big solves."""
+    rows = []
+    for i in range(2 * n_per_kind):
+        hard = i % 2 == 1
+        words = (HARD_WORDS if hard else EASY_WORDS)[i // 2 % 5]
+        text = f"{words} number {i}"
+        for model, (_tier, cost_usd) in MODELS.items():
+            ok = model == "m-big" if hard else (i % 10 != 0 or model != "m-small")
+            rows.append({"task_id": f"t{i}", "model": model, "score": float(ok), "cost_usd": cost_usd,
+                         "text": text, "category": "code"})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def train_artifact(folder: Path, router: str = "gbdt") -> Path:
+    """Fit `router` on `write_outcomes` and save it as `folder/router.aco` (through aco.artifacts)."""
+    from aco.artifacts import save_router
+    from aco.datasets.registry import load_dataset
+    from aco.routers.registry import make_router
+
+    table = load_dataset(str(write_outcomes(folder / "outcomes.csv")))
+    save_router(make_router(router).fit(table), table, folder / "router.aco", dataset="test outcomes")
+    return folder / "router.aco"

@@ -14,16 +14,19 @@ from aco.evaluation.protocol import Split, kfold_splits
 from aco.evaluation.replay import Decisions, RouterRun, replay
 from aco.routers.base import best_index
 from aco.routers.peers import peer_names
-from aco.routers.registry import make_router, router_label
+from aco.routers.registry import available, make_router, router_label
 
 BASELINES = ("best-single", "cheapest", "random", "heuristic", "dimension-best", "oracle")
+LEARNED = ("category-stats", "gbdt", "mf", "cascade")  # run by default next to the baselines
 
 
 def default_router_specs(table: OutcomeTable, extra: Sequence[str] = ()) -> list[str]:
-    """Every single model, the baselines, the published peers of this table, then `extra`."""
+    """Every single model, the baselines, the published peers of this table, the learned routers, then `extra`."""
+    registered = available()
     specs = [f"always:{name}" for name in table.model_names]
     specs += list(BASELINES)
     specs += [f"peer:{name}" for name in peer_names(table)]
+    specs += [name for name in LEARNED if name in registered]
     specs += [s for s in extra if s not in specs]
     return specs
 

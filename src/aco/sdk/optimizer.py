@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aco.config import AcoConfig, load_config
+from aco.config import AcoConfig, ProfileConfig, load_config
 from aco.errors import AcoError, ConfigError
+from aco.sdk.artifact_prior import ArtifactPrior
 from aco.sdk.policy import Choice, LivePolicy, NoCandidateError, Prior, load_prior
 from aco.store import DecisionRecord, OutcomeRecord, Store
 
@@ -49,6 +50,8 @@ class _TaskState:
     category: str
     current_model: str = ""
     steps: int = 0
+    task_prior: dict[str, float] | None = None  # the artifact's P(success) for this task's text
+    strong_hold: int = 0  # per-step routing: turns the routed model is still held after an edit
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -78,35 +81,62 @@ class TaskHandle:
         """Pick the model of the next step (sticky unless escalating or excluded) and reserve its cost."""
         opt = self.optimizer
         policy = opt.policy(self._state.profile)
-        if not step_kind and context and isinstance(context.get("action"), str):
-            step_kind = _classify(context["action"])
+        action = context.get("action") if context else None
+        action = action if isinstance(action, str) else ""
+        if not step_kind and action:
+            step_kind = _classify(action)
         with self._state.lock:
             current = self._state.current_model
-            choice = self._choose(policy, current, escalate, exclude)
+            if policy.profile.step_routing and step_kind and not escalate:
+                choice = self._step_choice(policy, step_kind, action, exclude)
+            else:
+                choice = self._choose(policy, current, escalate, exclude)
             decision = self._reserve_and_record(policy, choice, step_kind, exclude, reserve, fallback_from)
             self._state.current_model = decision.model
             self._state.steps += 1
         return decision
 
+    def _step_choice(self, policy: LivePolicy, kind: str, action: str, exclude: Sequence[str]) -> Choice:
+        """StepPolicy: the cheapest allowed model, or the routed one for (protected) edits and the sticky
+        turns after them."""
+        routed = policy.choose(self.category, exclude=exclude, task_prior=self._state.task_prior)
+        cheap = next((m for m in policy.allowed(self.category) if m not in exclude), routed.model)
+        rules = policy.step_rules
+        if rules.wants_strong(kind, action):
+            self._state.strong_hold = rules.sticky_turns
+            where = "protected edit" if not rules.strong_for_all_edits else "edit"
+            rule = f"{where} -> routed model (held {rules.sticky_turns} turns)"
+            model = routed.model
+        elif self._state.strong_hold > 0:
+            self._state.strong_hold -= 1
+            rule = f"sticky after edit ({self._state.strong_hold} turns left)"
+            model = routed.model
+        else:
+            where = "edit outside protected_paths" if kind == "edit" else kind
+            rule, model = f"{where} -> cheapest allowed model", cheap
+        reason = f"step {kind}: {rule}; routed: {routed.model} ({routed.reason})"
+        return Choice(model, routed.p_success_by_model, reason, policy.expected_cost_usd[model], routed.allowed)
+
     def _choose(self, policy: LivePolicy, current: str, escalate: bool, exclude: Sequence[str]) -> Choice:
         category = self.category
+        prior = self._state.task_prior
         if escalate and current:
             try:
-                choice = policy.choose(category, exclude=exclude, above=current)
+                choice = policy.choose(category, exclude=exclude, above=current, task_prior=prior)
             except NoCandidateError:
                 if current in exclude or current not in policy.allowed(category):
-                    return policy.choose(category, exclude=exclude)
-                return Choice(current, policy.p_success(category),
+                    return policy.choose(category, exclude=exclude, task_prior=prior)
+                return Choice(current, policy.p_success(category, prior),
                               f"escalation asked, but {current} is the strongest allowed model",
                               policy.expected_cost_usd[current], policy.allowed(category))
             return Choice(choice.model, choice.p_success_by_model, f"escalated from {current}: {choice.reason}",
                           choice.expected_cost_usd, choice.allowed)
         if (policy.profile.sticky and current and current not in exclude
                 and current in policy.allowed(category)):
-            p = policy.p_success(category)
+            p = policy.p_success(category, prior)
             return Choice(current, p, "sticky: same model within the task's tool loop",
                           policy.expected_cost_usd[current], policy.allowed(category))
-        choice = policy.choose(category, exclude=exclude)
+        choice = policy.choose(category, exclude=exclude, task_prior=prior)
         if current in exclude:
             return Choice(choice.model, choice.p_success_by_model, f"fallback from {current}: {choice.reason}",
                           choice.expected_cost_usd, choice.allowed)
@@ -187,7 +217,8 @@ class Optimizer:
         self.config_catalog = config.catalog()
         priors = dict(priors or {})
         self.policies = {name: LivePolicy(name, profile, self.config_catalog,
-                                          priors.get(name) or load_prior(profile.datasets))
+                                          priors.get(name) or load_prior(profile.datasets),
+                                          _load_artifact(name, profile))
                          for name, profile in config.profiles.items()}
         self._tasks: OrderedDict[str, _TaskState] = OrderedDict()
         self._tasks_lock = threading.Lock()
@@ -222,10 +253,13 @@ class Optimizer:
         """The live task `task_id` (created on first use; later calls keep its profile and category)."""
         name = profile or self.default_profile()
         policy = self.policy(name)
+        prior = None
+        if policy.artifact is not None and task_id not in self._tasks:  # featurise outside the lock
+            prior = policy.task_prior(text, category)
         with self._tasks_lock:
             state = self._tasks.get(task_id)
             if state is None:
-                state = _TaskState(profile=name, category=category)
+                state = _TaskState(profile=name, category=category, task_prior=prior)
                 self._tasks[task_id] = state
                 while len(self._tasks) > self._max_tasks:
                     self._tasks.popitem(last=False)
@@ -265,6 +299,13 @@ class Optimizer:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _load_artifact(name: str, profile: ProfileConfig) -> ArtifactPrior | None:
+    """The profile's `router` artifact, loaded and checked against its candidates (None when unset)."""
+    if not profile.router:
+        return None
+    return ArtifactPrior.load(Path(profile.router), tuple(profile.candidates), name)
 
 
 class UnknownProfileError(ConfigError):

@@ -14,6 +14,8 @@ import numpy as np
 from aco.catalog import Catalog, PricedModel
 from aco.config import ProfileConfig
 from aco.errors import ConfigError
+from aco.sdk.artifact_prior import ArtifactPrior
+from aco.trajectories.steps import StepPolicy
 
 CategoryModel = tuple[str, str]
 _ANY = "*"  # the all-categories row of the prior
@@ -76,24 +78,41 @@ class Choice:
 class LivePolicy:
     """Routing rule of one profile over its candidate chain (ordered cheap to strong)."""
 
-    def __init__(self, name: str, profile: ProfileConfig, catalog: Catalog, prior: Prior) -> None:
+    def __init__(self, name: str, profile: ProfileConfig, catalog: Catalog, prior: Prior,
+                 artifact: ArtifactPrior | None = None) -> None:
         self.name = name
         self.profile = profile
         self.prior = prior
+        self.artifact = artifact
         self.models: tuple[PricedModel, ...] = tuple(catalog.get(c) for c in profile.candidates)
         self.expected_cost_usd = {m.name: m.expected_cost_usd() for m in self.models}
         self._by_cost = sorted(self.models, key=lambda m: (self.expected_cost_usd[m.name], m.tier))
         self._online: dict[CategoryModel, tuple[float, float]] = {}
         self._p_cache: dict[str, dict[str, float]] = {}
         self._allowed_cache: dict[str, tuple[str, ...]] = {}
+        self.step_rules = StepPolicy(protected=tuple(profile.protected_paths),
+                                     strong_for_all_edits=not profile.protected_paths,
+                                     sticky_turns=profile.step_sticky_turns)
 
     # --- estimates ---------------------------------------------------------------------------------
     def _prior_p(self, category: str, model: str) -> float:
         n, s = self.prior.counts.get((category, model)) or self.prior.counts.get((_ANY, model)) or (0.0, 0.0)
         return (s + 1.0) / (n + 2.0)
 
-    def p_success(self, category: str) -> dict[str, float]:
-        """P(success) per candidate: prior mean (weight `prior_weight`) updated by reported outcomes."""
+    def task_prior(self, text: str, category: str) -> dict[str, float] | None:
+        """The artifact's P(success) per candidate for one task (None without an artifact)."""
+        return None if self.artifact is None else self.artifact.p_success(text, category)
+
+    def p_success(self, category: str, task_prior: Mapping[str, float] | None = None) -> dict[str, float]:
+        """P(success) per candidate: prior mean (weight `prior_weight`) updated by reported outcomes.
+
+        The prior mean is the task's artifact prediction when given, else the category's recorded rate.
+        """
+        if task_prior is not None:
+            weight = self.profile.prior_weight
+            online = [self._online.get((category, m.name), (0.0, 0.0)) for m in self.models]
+            return {m.name: (task_prior[m.name] * weight + s) / (weight + n)
+                    for m, (n, s) in zip(self.models, online, strict=True)}
         cached = self._p_cache.get(category)
         if cached is not None:
             return cached
@@ -128,7 +147,8 @@ class LivePolicy:
             self._allowed_cache[category] = cached
         return cached
 
-    def choose(self, category: str, *, exclude: Sequence[str] = (), above: str | None = None) -> Choice:
+    def choose(self, category: str, *, exclude: Sequence[str] = (), above: str | None = None,
+               task_prior: Mapping[str, float] | None = None) -> Choice:
         """Cheapest allowed model with P >= threshold, else the most likely one (cheaper on ties).
 
         `exclude` drops models (failed upstreams); `above` keeps only models stronger in the chain (escalation).
@@ -137,16 +157,17 @@ class LivePolicy:
         if above is not None and above in allowed:
             allowed = allowed[allowed.index(above) + 1:]
         pool = [m for m in self._by_cost if m.name in allowed and m.name not in exclude]
-        p = self.p_success(category)
+        p = self.p_success(category, task_prior)
+        source = f"{self.artifact.label}: " if task_prior is not None and self.artifact is not None else ""
         if not pool:
             raise NoCandidateError(f"no model left for category {category!r} in profile {self.name!r}")
         threshold = self.profile.threshold
         for m in pool:
             if p[m.name] >= threshold:
-                reason = f"cheapest with P(success)={p[m.name]:.2f} >= {threshold:.2f}"
+                reason = f"{source}cheapest with P(success)={p[m.name]:.2f} >= {threshold:.2f}"
                 return Choice(m.name, p, reason, self.expected_cost_usd[m.name], allowed)
         best = max(pool, key=lambda m: (p[m.name], -self.expected_cost_usd[m.name]))
-        reason = f"no model reaches {threshold:.2f}; most likely P(success)={p[best.name]:.2f}"
+        reason = f"{source}no model reaches {threshold:.2f}; most likely P(success)={p[best.name]:.2f}"
         return Choice(best.name, p, reason, self.expected_cost_usd[best.name], allowed)
 
     def cheaper_than(self, model: str, category: str, exclude: Sequence[str] = ()) -> list[str]:

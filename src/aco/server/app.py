@@ -125,7 +125,7 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
         try:
             task, decision = await proxy.run(
                 _open_and_route, proxy.optimizer, task_id, profile, h.category, h.budget_usd, h.step, escalate,
-                list(failed))
+                list(failed), body)
         except BudgetExceededError:
             proxy.metrics.budget_rejections.labels(profile).inc()
             raise
@@ -155,10 +155,28 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
 
 
 def _open_and_route(optimizer: Optimizer, task_id: str, profile: str, category: str, budget_usd: float | None,
-                    step: str, escalate: bool, failed: list[str]) -> tuple[TaskHandle, RouteDecision]:
-    """One worker-thread hop: get (or open) the task and route its next call."""
-    task = optimizer.task(task_id, profile=profile, category=category, budget_usd=budget_usd)
-    return task, task.route(step, escalate=escalate, exclude=failed, fallback_from=failed[-1] if failed else "")
+                    step: str, escalate: bool, failed: list[str], body: dict[str, Any]
+                    ) -> tuple[TaskHandle, RouteDecision]:
+    """One worker-thread hop: get (or open) the task (its text: the last user message) and route its next
+    call (the last message's text is the step's action, for protected-path checks)."""
+    messages = body.get("messages") or []
+    task = optimizer.task(task_id, profile=profile, category=category, budget_usd=budget_usd,
+                          text=_message_text(messages, "user"))
+    context = {"action": _message_text(messages[-1:], "")} if step else None
+    return task, task.route(step, context, escalate=escalate, exclude=failed,
+                            fallback_from=failed[-1] if failed else "")
+
+
+def _message_text(messages: list[Any], role: str) -> str:
+    """The text of the last message (of `role`, when given); list contents keep their text parts."""
+    for message in reversed(messages):
+        if not isinstance(message, dict) or (role and message.get("role") != role):
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        return content if isinstance(content, str) else ""
+    return ""
 
 
 async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str, Any], stream: bool,
@@ -233,7 +251,7 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         budget = get_float(body, "budget_usd")
         task = await proxy.run(
             proxy.optimizer.task, get_str(body, "task_id") or uuid.uuid4().hex, profile=profile,
-            category=get_str(body, "category"), budget_usd=budget)
+            category=get_str(body, "category"), budget_usd=budget, text=get_str(body, "text"))
         step = get_str(body, "step")
         aco_step = aco_headers(request).step or step
         check_step(aco_step, "step")

@@ -1,0 +1,84 @@
+"""Per-decision latency of live routing with a profile's `router` artifact (SDK, in process, SQLite store).
+
+Run:
+  .venv/bin/aco train routerbench-mbpp --router gbdt --out /tmp/router.aco
+  .venv/bin/python benchmarks/bench_live_artifact_latency.py --artifact /tmp/router.aco [--decisions 300]
+
+The config is examples/aco.toml with `router = <artifact>` added to its `default` profile (4 RouterBench
+candidates, category prior from the three RouterBench datasets, so ACO_DATA_DIR must point at the data).
+Task texts are routerbench-mbpp prompts. Timed apart (p50/p99, ms): the artifact's P(success) for one task
+(featurise the text + calibrated GBDT per candidate), a first decision of a new task (that + policy + the
+decision written to SQLite), a later decision of the same task (no featurisation), and a first decision
+without the artifact. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from aco.datasets.registry import load_dataset
+from aco.sdk import Optimizer
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "aco.toml"
+
+
+def _config(folder: Path, artifact: Path | None) -> Path:
+    text = EXAMPLE.read_text(encoding="utf-8").replace('store_url = "sqlite:///aco.db"',
+                                                       f'store_url = "sqlite:///{folder / "aco.db"}"')
+    if artifact is not None:
+        text = text.replace("[profiles.default]\n", f'[profiles.default]\nrouter = "{artifact}"\n')
+    path = folder / "aco.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _timed_ms(fn: Callable[[int], object], n: int) -> tuple[float, float]:
+    samples = []
+    for i in range(n):
+        start = time.perf_counter_ns()
+        fn(i)
+        samples.append(time.perf_counter_ns() - start)
+    ms = np.asarray(samples, dtype=float) / 1e6
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--artifact", type=Path, required=True)
+    parser.add_argument("--decisions", type=int, default=300)
+    args = parser.parse_args()
+    texts = [str(t) for t in load_dataset("routerbench-mbpp").tasks["text"].tolist()]
+    n = min(args.decisions, len(texts))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        start = time.perf_counter()
+        opt = Optimizer.from_config(_config(folder, args.artifact.resolve()))
+        print(f"startup (config, category prior, artifact load + warm-up): {time.perf_counter() - start:.2f} s")
+        policy = opt.policy("default")
+        figures = {
+            "artifact P(success) of one task (featurise + predict)": _timed_ms(
+                lambda i: policy.task_prior(texts[i], "mbpp"), n),
+            "first decision of a new task (with artifact, store write)": _timed_ms(
+                lambda i: opt.start_task(texts[i], category="mbpp", task_id=f"a{i}").route(), n),
+            "later decision of the same task (sticky, store write)": _timed_ms(
+                lambda i: opt.task(f"a{i}").route(), n),
+        }
+        opt.close()
+        (folder / "aco.db").unlink()
+        plain = Optimizer.from_config(_config(folder, None))
+        figures["first decision of a new task (no artifact, store write)"] = _timed_ms(
+            lambda i: plain.start_task(texts[i], category="mbpp", task_id=f"b{i}").route(), n)
+        plain.close()
+    print(f"{n} decisions each, routerbench-mbpp prompts, p50 / p99 in ms:")
+    for name, (p50, p99) in figures.items():
+        print(f"  {name}: {p50:.2f} / {p99:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""A profile's `router` artifact as the per-task P(success) prior, startup errors, and per-step routing."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from aco.errors import AcoError, ArtifactError
+from aco.sdk import Optimizer
+from aco.store import OutcomeRecord, Store
+from tests.server.fakes import make_config, make_prior, train_artifact
+
+EASY = "sort a list number 1001"
+HARD = "prove the theorem about graph number 1001"
+TOML = """
+[server]
+store_url = "sqlite:///{db}"
+
+[[upstreams]]
+name = "fake"
+base_url = "http://upstream.test/v1"
+
+[[models]]
+name = "m-small"
+upstream = "fake"
+usd_per_call = 0.001
+
+[[models]]
+name = "m-mid"
+upstream = "fake"
+usd_per_call = 0.002
+tier = 1
+
+[[models]]
+name = "m-big"
+upstream = "fake"
+usd_per_call = 0.01
+tier = 3
+
+[profiles.p]
+candidates = {candidates}
+threshold = 0.7
+router = "{router}"
+"""
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_artifact(tmp_path_factory.mktemp("artifact"))
+
+
+def _write_toml(folder: Path, router: str, candidates: str = '["m-small", "m-mid", "m-big"]') -> Path:
+    path = folder / "aco.toml"
+    path.write_text(TOML.format(db=folder / "aco.db", router=router, candidates=candidates), encoding="utf-8")
+    return path
+
+
+def test_artifact_prior_routes_by_task_text(artifact: Path, tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "router.aco").write_bytes(artifact.read_bytes())
+    opt = Optimizer.from_config(_write_toml(tmp_path, "models/router.aco"))  # relative to the config's folder
+    assert opt.config.profiles["p"].router == str(tmp_path / "models" / "router.aco")
+    easy = opt.start_task(EASY, category="code").route()
+    hard = opt.start_task(HARD, category="code").route()
+    assert easy.model == "m-small" and easy.reason.startswith("artifact gbdt: cheapest with P(success)=")
+    assert hard.model == "m-big" and hard.reason.startswith("artifact gbdt:")
+    assert hard.p_success_by_model["m-small"] < 0.3 < hard.p_success_by_model["m-big"]
+    for i in range(40):  # online outcomes still move the estimate: m-small keeps failing on code
+        opt.record_outcome(OutcomeRecord(task_id=f"o{i}", model="m-small", category="code", score=0.0,
+                                         success=False, cost_usd=0.001), profile="p")
+    after = opt.start_task(EASY, category="code").route()
+    assert after.model == "m-mid" and after.p_success_by_model["m-small"] < easy.p_success_by_model["m-small"]
+    opt.close()
+
+
+def test_corrupt_missing_or_mismatched_artifact_fails_at_startup(artifact: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.aco"
+    bad.write_bytes(artifact.read_bytes()[: len(artifact.read_bytes()) // 2])
+    with pytest.raises(ArtifactError, match=r"profile 'p': router artifact .*bad\.aco: corrupt"):
+        Optimizer.from_config(_write_toml(tmp_path, "bad.aco"))
+    with pytest.raises(ArtifactError, match=r"profile 'p'.*nowhere\.aco: no such artifact"):
+        Optimizer.from_config(_write_toml(tmp_path, "nowhere.aco"))
+    tampered = tmp_path / "tampered.aco"
+    with zipfile.ZipFile(artifact) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for item in src.namelist():
+            data = src.read(item)
+            dst.writestr(item, data + b" " if item == "state.json" else data)
+    with pytest.raises(ArtifactError, match="checksum"):
+        Optimizer.from_config(_write_toml(tmp_path, "tampered.aco"))
+    config = make_config(router=str(artifact), candidates=["m-small", "m-big"])
+    config = config.model_copy(update={"models": [*config.models, config.models[0].model_copy(
+        update={"name": "m-other"})]})
+    config.profiles["p"].candidates.append("m-other")  # a candidate the artifact never saw
+    with pytest.raises(AcoError, match=r"profile 'p'.*\['m-other'\] are not among the artifact's models"):
+        Optimizer(config, Store.open(f"sqlite:///{tmp_path / 'x.db'}"))
+
+
+def _step_optimizer(tmp_path: Path, **profile: object) -> Optimizer:
+    config = make_config(step_routing=True, step_sticky_turns=2, **profile)
+    return Optimizer(config, Store.open(f"sqlite:///{tmp_path / 'aco.db'}"), priors={"p": make_prior()})
+
+
+def test_step_routing_cheap_for_reads_strong_for_protected_edits_and_sticky(tmp_path: Path) -> None:
+    opt = _step_optimizer(tmp_path, protected_paths=["auth/"])
+    task = opt.start_task("harden login", category="hard")  # the routed model of "hard" is m-big
+    models = [task.route(context={"action": a}).model for a in (
+        "grep -rn login src", "cat src/app/views.py", "sed -i 's/a/b/' src/app/views.py",
+        "sed -i 's/x/y/' src/auth/login.py", "cat src/auth/login.py", "pytest tests", "ls src")]
+    assert models == ["m-small", "m-small", "m-small", "m-big", "m-big", "m-big", "m-small"]
+    reasons = [d.reason for d in opt.store.decisions(task.task_id)]
+    assert reasons[0].startswith("step search: search -> cheapest allowed model; routed: m-big")
+    assert reasons[2].startswith("step edit: edit outside protected_paths -> cheapest allowed model")
+    assert reasons[3].startswith("step edit: protected edit -> routed model")
+    assert reasons[4].startswith("step read: sticky after edit (1 turns left)")
+    assert [d.step_kind for d in opt.store.decisions(task.task_id)][:2] == ["search", "read"]
+    secure = opt.start_task(category="secure")  # the tier-3 floor still applies to read steps
+    assert secure.route(step_kind="read").model == "m-big"
+    opt.close()
+
+
+def test_step_routing_all_edits_budget_and_disabled(tmp_path: Path) -> None:
+    opt = _step_optimizer(tmp_path)
+    task = opt.start_task(category="hard", budget_usd=0.005)
+    assert task.route(step_kind="plan").model == "m-small"
+    edit = task.route(step_kind="edit")  # m-big (0.01) does not fit the budget left: downgraded
+    assert edit.model == "m-mid" and "budget: downgraded from m-big" in edit.reason
+    plain = Optimizer(make_config(), Store.open(f"sqlite:///{tmp_path / 'p.db'}"), priors={"p": make_prior()})
+    other = plain.start_task(category="hard")
+    assert [other.route(step_kind=k).model for k in ("read", "edit", "read")] == ["m-big"] * 3  # off by default
+    opt.close()
+    plain.close()
