@@ -40,5 +40,12 @@ class UnknownRouterError(AcoError):
     """No router is registered under the requested name."""
 
 
+class UnknownModelError(AcoError, KeyError):
+    """A model name that is not among the table's or the profile's candidates."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class NotFittedError(AcoError):
     """A router was asked to route before it was fitted."""

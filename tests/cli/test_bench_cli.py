@@ -116,3 +116,17 @@ def test_console_entry_point_prints_one_line_errors(data_dir: Path, monkeypatch:
         main()
     assert exit_info.value.code == 2
     assert "error: unknown router 'no-such-router'" in capsys.readouterr().err
+
+
+def test_unknown_model_is_a_one_line_error(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from aco.cli.app import main
+
+    monkeypatch.setattr("sys.argv", ["aco", "bench", "routerbench-mbpp", "--routers", "always:no-such-model",
+                                     "--folds", "1", "--data-dir", str(data_dir)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: unknown model 'no-such-model' in routerbench-mbpp; candidates:" in err
+    assert "Traceback" not in err

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aco.errors import DataError
+from aco.errors import DataError, UnknownModelError
 from aco.records import ModelSpec
 
 TASK_COLUMNS = ("text", "category", "source", "group")
@@ -54,7 +54,7 @@ class TaskSet:
         for i, model in enumerate(self.models):
             if model.name == name:
                 return i
-        raise KeyError(f"unknown model {name!r}; candidates: {', '.join(self.model_names)}")
+        raise UnknownModelError(f"unknown model {name!r}; candidates: {', '.join(self.model_names)}")
 
     def observe(self, signal: str, model: str | int) -> np.ndarray:
         """Signal `signal` (e.g. api_calls) of running `model` on every task: what a cascade sees after a run."""
@@ -134,7 +134,7 @@ class OutcomeTable:
         try:
             return self.model_names.index(name)
         except ValueError:
-            raise KeyError(
+            raise UnknownModelError(
                 f"unknown model {name!r} in {self.name}; candidates: {', '.join(self.model_names)}"
             ) from None
 
