@@ -53,3 +53,32 @@ def test_exclusive_policies_and_bad_artifact(outcomes: Path, tmp_path: Path) -> 
     bad.write_text("not a zip")
     routed = runner.invoke(build_app(), ["route", "--router", str(bad), "task"])
     assert routed.exit_code != 0 and "corrupt" in str(routed.exception)
+
+
+def test_train_engine_dask_on_parquet_export(data_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'aco[dask]')")
+    from distributed import LocalCluster
+
+    runner = CliRunner()
+    parquet = tmp_path / "outcomes"
+    exported = runner.invoke(build_app(), ["scale-export", "routerbench-mbpp", "--out", str(parquet),
+                                           "--rows-per-partition", "1500", "--data-dir", str(data_dir)])
+    assert exported.exit_code == 0, exported.output
+    out = tmp_path / "booster.txt"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        result = runner.invoke(build_app(), ["train", "--outcomes", str(parquet), "--engine", "dask",
+                                             "--scheduler", cluster.scheduler_address, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "engine=dask" in result.output and f"wrote {out}" in result.output
+    assert out.read_text().startswith("tree")
+
+
+def test_train_engine_dask_needs_parquet(outcomes: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    for source in (["routerbench-mbpp"], ["--outcomes", str(outcomes)]):
+        result = runner.invoke(build_app(), ["train", *source, "--engine", "dask", "--out", str(tmp_path / "x")])
+        assert result.exit_code != 0 and "aco scale-export" in str(result.exception)
+    bad = runner.invoke(build_app(), ["train", "--outcomes", str(outcomes), "--scheduler", "tcp://h:1",
+                                      "--out", str(tmp_path / "y.aco")])
+    assert bad.exit_code != 0 and "--engine dask" in str(bad.exception)
+    assert not (tmp_path / "x").exists()

@@ -45,6 +45,13 @@ def scale_train(
     model_out: Annotated[Path | None, typer.Option(help="Save the booster (LightGBM text format) here.")] = None,
 ) -> None:
     """Train a P(success) LightGBM model on a partitioned Parquet outcome table."""
+    run_scale_training(outcomes, engine=engine, scheduler=scheduler, workers=workers, n_estimators=n_estimators,
+                       seed=seed, model_out=model_out)
+
+
+def run_scale_training(outcomes: Path, *, engine: str, scheduler: str | None, workers: int, n_estimators: int,
+                       seed: int, model_out: Path | None) -> None:
+    """The `scale-train` path (also `aco train --engine dask`): fit, report, and save the booster if asked."""
     from aco.engines.dask import train_lightgbm_dask, train_lightgbm_local
 
     if engine == "dask":
@@ -61,7 +68,8 @@ def scale_train(
     if model_out is not None:
         model_out.parent.mkdir(parents=True, exist_ok=True)
         report.model.booster_.save_model(str(model_out))
-        typer.echo(f"wrote {model_out}")
+        typer.echo(f"wrote {model_out} (LightGBM booster, text format: a P(success) model over the "
+                   f"scale-export feature columns, not a router artifact for `aco route`)")
 
 
 def register(app: typer.Typer) -> None:

@@ -32,6 +32,22 @@ def _router_params(router: str, target_success: float | None, lam: float | None)
     return router, {}
 
 
+def _train_on_dask(dataset: str | None, outcomes: Path | None, scheduler: str | None, out: Path,
+                   policy_given: bool) -> None:
+    """`--engine dask`: the `aco scale-train` path on a partitioned Parquet folder, booster written to `out`."""
+    from aco.cli.scale import run_scale_training
+
+    if outcomes is None or not outcomes.is_dir():
+        given = dataset if outcomes is None else str(outcomes)
+        raise AcoError(f"--engine dask trains on a partitioned Parquet folder, not {given!r}: export it first "
+                       f"with `aco scale-export {given} --out DIR`, then `aco train --outcomes DIR --engine dask`")
+    if policy_given:
+        raise AcoError("--engine dask fits the LightGBM P(success) model only: --router other than gbdt, "
+                       "--target-success and --lambda need --engine local")
+    run_scale_training(outcomes, engine="dask", scheduler=scheduler, workers=2, n_estimators=100, seed=0,
+                       model_out=out)
+
+
 def train(
     dataset: Annotated[str | None, typer.Argument(help="Dataset name (see `aco datasets list`).")] = None,
     outcomes: Annotated[Path | None, typer.Option(help="Your own outcomes CSV/JSONL instead.")] = None,
@@ -41,6 +57,10 @@ def train(
     lam: Annotated[float | None, typer.Option("--lambda", help="Utility policy: P - lambda x relative cost.")] = None,
     out: Annotated[Path, typer.Option(help="Artifact to write.")] = Path("router.aco"),
     data_dir: DataDirOption = None,
+    engine: Annotated[str, typer.Option(help="local (fit a router here) or dask (LightGBM's Dask estimator on "
+                                             "a Parquet folder from `aco scale-export`; writes a booster).")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="--engine dask: scheduler address "
+                                                       "(default: a LocalCluster).")] = None,
 ) -> None:
     """Fit a router on ALL the given outcomes and save it as a versioned, pickle-free artifact."""
     from aco.artifacts import save_router
@@ -49,6 +69,14 @@ def train(
 
     if (dataset is None) == (outcomes is None):
         raise AcoError("give exactly one of DATASET or --outcomes FILE")
+    if engine == "dask":
+        _train_on_dask(dataset, outcomes, scheduler, out,
+                       router != "gbdt" or target_success is not None or lam is not None)
+        return
+    if engine != "local":
+        raise AcoError(f"unknown engine {engine!r}; choose local or dask")
+    if scheduler is not None:
+        raise AcoError("--scheduler needs --engine dask")
     source = str(outcomes) if outcomes is not None else str(dataset)
     table = load_dataset(source, data_dir if data_dir is not None else AcoSettings().data_dir)
     spec, params = _router_params(router, target_success, lam)
