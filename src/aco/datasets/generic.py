@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,10 +44,8 @@ def csv_line_of(path: Path) -> LineOf:
     return line_of
 
 
-def read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """Records of a JSONL file and the 1-based line of each; a bad line raises DataError naming it."""
-    records: list[dict[str, object]] = []
-    lines: list[int] = []
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based line, object) for every non-blank line of a JSONL file; a bad line raises DataError naming it."""
     with path.open(encoding="utf-8") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -57,9 +56,14 @@ def read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
                 raise DataError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=path, line=number) from None
             if not isinstance(record, dict):
                 raise DataError("expected a JSON object", path=path, line=number)
-            records.append(record)
-            lines.append(number)
-    return pd.DataFrame.from_records(records), np.asarray(lines, dtype=int)
+            yield number, record
+
+
+def read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Records of a JSONL file and the 1-based line of each; a bad line raises DataError naming it."""
+    rows = list(iter_jsonl(path))
+    records = [record for _, record in rows]
+    return pd.DataFrame.from_records(records), np.asarray([number for number, _ in rows], dtype=int)
 
 
 def pivot_long(frame: pd.DataFrame, values: Sequence[str], *, path: Path | str, line_of: LineOf,

@@ -7,13 +7,13 @@ feature extractor never receives.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aco.datasets.generic import iter_jsonl
 from aco.errors import DataError
 from aco.trajectories.pricing import TokenPrice
 
@@ -115,24 +115,17 @@ def load_trajectory_file(path: Path, price: TokenPrice | None = None) -> Traject
     trajectories: dict[str, Trajectory] = {}
     outcomes: dict[str, RunOutcome] = {}
     missing: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON ({exc.msg})", path=path, line=line) from None
-            if "instance_id" not in row:
-                raise DataError("missing field", path=path, line=line, field="instance_id")
-            task = str(row["instance_id"])
-            outcomes[task] = _outcome(row, path, line)
-            turns = row.get("turns")
-            if row.get("traj_available") and isinstance(turns, list) and turns:
-                trajectories[task] = Trajectory(
-                    instance_id=task, system_id=str(row.get("system_id", "")), model=str(row.get("model", "")),
-                    scaffold=str(row.get("scaffold", "")),
-                    turns=tuple(_turn(t, price, path, line) for t in turns))
-            else:
-                missing[task] = str(row.get("missing_reason") or "no turns")
+    for line, row in iter_jsonl(path):
+        if "instance_id" not in row:
+            raise DataError("missing field", path=path, line=line, field="instance_id")
+        task = str(row["instance_id"])
+        outcomes[task] = _outcome(row, path, line)
+        turns = row.get("turns")
+        if row.get("traj_available") and isinstance(turns, list) and turns:
+            trajectories[task] = Trajectory(
+                instance_id=task, system_id=str(row.get("system_id", "")), model=str(row.get("model", "")),
+                scaffold=str(row.get("scaffold", "")),
+                turns=tuple(_turn(t, price, path, line) for t in turns))
+        else:
+            missing[task] = str(row.get("missing_reason") or "no turns")
     return TrajectoryFile(path=path, trajectories=trajectories, outcomes=outcomes, missing_reasons=missing)

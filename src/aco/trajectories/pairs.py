@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from aco.datasets.generic import iter_jsonl
 from aco.errors import AcoError, DataError
 from aco.trajectories.loader import Trajectory, TrajectoryFile, load_trajectory_file
 from aco.trajectories.pricing import stated_price
@@ -43,8 +43,7 @@ def _texts(data_dir: Path) -> dict[str, str]:
     path = data_dir / "swebench-verified" / "instances.jsonl"
     if not path.is_file():
         raise DataError("instances file not found", path=path)
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {str(r["instance_id"]): str(r.get("problem_statement", "")) for r in rows}
+    return {str(r["instance_id"]): str(r.get("problem_statement", "")) for _, r in iter_jsonl(path)}
 
 
 def _leaderboard(data_dir: Path, model: str) -> pd.DataFrame:
@@ -60,8 +59,7 @@ def _sonnet_costs(data_dir: Path, task_ids: list[str]) -> np.ndarray:
     """Claude 4 Sonnet's recorded SWE-agent cost where known, else its mini-SWE-agent cost on the same task."""
     path = data_dir / "swebench-verified" / "outcomes_all_systems.jsonl"
     recorded: dict[str, float] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    for _, row in iter_jsonl(path):
         if row.get("system_id") == SONNET_SYSTEM and row.get("cost_usd") is not None:
             recorded[str(row["instance_id"])] = float(row["cost_usd"])
     mini = _leaderboard(data_dir, "Claude 4 Sonnet (20250514)")["cost_usd"]
