@@ -106,27 +106,20 @@ def test_missing_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     assert str(missing) in str(result.exception) + result.output
 
 
+@pytest.mark.parametrize(("routers", "message"), [
+    ("no-such-router", "error: unknown router 'no-such-router'"),
+    ("always:no-such-model", "error: unknown model 'no-such-model' in routerbench-mbpp; candidates:"),
+])
 def test_console_entry_point_prints_one_line_errors(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+                                                    capsys: pytest.CaptureFixture[str], routers: str,
+                                                    message: str) -> None:
     from aco.cli.app import main
 
-    monkeypatch.setattr("sys.argv", ["aco", "bench", "routerbench-mbpp", "--routers", "no-such-router",
-                                     "--folds", "1", "--data-dir", str(data_dir)])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 2
-    assert "error: unknown router 'no-such-router'" in capsys.readouterr().err
-
-
-def test_unknown_model_is_a_one_line_error(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from aco.cli.app import main
-
-    monkeypatch.setattr("sys.argv", ["aco", "bench", "routerbench-mbpp", "--routers", "always:no-such-model",
+    monkeypatch.setattr("sys.argv", ["aco", "bench", "routerbench-mbpp", "--routers", routers,
                                      "--folds", "1", "--data-dir", str(data_dir)])
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "error: unknown model 'no-such-model' in routerbench-mbpp; candidates:" in err
+    assert message in err
     assert "Traceback" not in err
