@@ -75,3 +75,15 @@ def test_unknown_feature_is_a_config_error() -> None:
 def test_embeddings_without_the_extra_say_how_to_install() -> None:
     with pytest.raises(ConfigError, match=r"aco\[embeddings\]"):
         SentenceEmbeddings().fit(_tasks())
+
+
+def test_one_request_gets_the_same_row_as_the_whole_table_and_missing_text_is_empty() -> None:
+    tasks = pd.concat([_tasks(), pd.DataFrame({"text": [None, np.nan], "category": [None, "core"]})],
+                      ignore_index=True)
+    features = make_features("text,stats,difficulty,category,source", seed=0).fit(tasks)
+    whole = features.transform(tasks)
+    for row in (0, 2, len(tasks) - 2, len(tasks) - 1):
+        np.testing.assert_allclose(features.transform(tasks.iloc[row: row + 1]), whole[row: row + 1], atol=1e-12)
+    empty = features.transform(pd.DataFrame({"text": [""], "category": [""], "source": [""]}))
+    np.testing.assert_allclose(whole[len(tasks) - 2], empty[0], atol=1e-12)  # None/NaN read as ''
+    assert np.isfinite(whole).all()

@@ -77,6 +77,13 @@ def task_column(tasks: pd.DataFrame, column: str) -> pd.Series:
     return tasks[column].fillna("").astype(str)
 
 
+def task_texts(tasks: pd.DataFrame, column: str = "text") -> list[str]:
+    """A task column as a list of Python strings ('' where absent or missing): cheap for one request."""
+    if column not in tasks.columns:
+        return [""] * len(tasks)
+    return ["" if not isinstance(v, str) and pd.isna(v) else str(v) for v in tasks[column].tolist()]
+
+
 ExtractorFactory = Callable[[int], FeatureExtractor]
 
 

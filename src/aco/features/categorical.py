@@ -7,7 +7,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from aco.features.base import State, task_column
+from aco.features.base import State, task_column, task_texts
 
 
 class OneHot:
@@ -32,8 +32,9 @@ class OneHot:
     def transform(self, tasks: pd.DataFrame) -> np.ndarray:
         if self.levels_ is None:
             raise ValueError(f"OneHot({self.column!r}) is not fitted")
-        codes = pd.Index(self.levels_).get_indexer(task_column(tasks, self.column))
-        out = np.zeros((len(tasks), len(self.levels_)))
+        position = {level: i for i, level in enumerate(self.levels_)}
+        codes = np.array([position.get(v, -1) for v in task_texts(tasks, self.column)], dtype=np.int64)
+        out = np.zeros((len(codes), len(self.levels_)))
         known = codes >= 0
         out[np.flatnonzero(known), codes[known]] = 1.0
         return out
