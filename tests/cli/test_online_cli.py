@@ -1,4 +1,4 @@
-"""`aco bench --stream`, `aco log-stream` and `aco evaluate-log` end to end on a small outcomes file."""
+"""`aco bench --stream`, `aco log-stream`, `aco evaluate-log` and `aco ope-validate` end to end on a small file."""
 
 from __future__ import annotations
 
@@ -55,3 +55,14 @@ def test_log_stream_rejects_an_offline_policy(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_app(), ["log-stream", str(data), "--log", f"sqlite:///{tmp_path / 'x.db'}",
                                               "--policy", "best-single"])
     assert result.exit_code != 0
+
+
+def test_ope_validate_runs_the_requested_seed_range(tmp_path: Path) -> None:
+    data = _outcomes_file(tmp_path)
+    result = CliRunner().invoke(build_app(), ["ope-validate", str(data), "--seeds", "1", "--first-seed", "3",
+                                              "--targets", "best-single", "--interval", "percentile"],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "3-3" in result.output and "mean_ci_width" in result.output and "percentile CI" in result.output
+    bad = CliRunner().invoke(build_app(), ["ope-validate", str(data), "--interval", "bca"])
+    assert bad.exit_code != 0

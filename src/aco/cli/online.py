@@ -21,6 +21,9 @@ from aco.online.verifier import Verifier
 ONLINE_DEFAULT = ("thompson", "orchestrator", "linucb")
 OFFLINE_DEFAULT = ("best-single", "dimension-best", "oracle")
 REFERENCE = "dimension-best"
+IntervalOption = Annotated[str, typer.Option(help="OPE bootstrap CI: studentized (bootstrap-t) or percentile.")]
+CrossFitOption = Annotated[bool, typer.Option(
+    help="Cross-fit DR's reward model (5 folds) and re-fit it in each bootstrap replicate (else in-sample, fixed).")]
 
 
 def _load(name: str, data_dir: Path | None) -> OutcomeTable:
@@ -53,6 +56,13 @@ def _print_rows(console: Console, title: str, rows: list[dict[str, Any]]) -> Non
     for row in rows:
         table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in (row.get(k) for k in keys)])
     console.print(table)
+
+
+def _check_interval(interval: str) -> None:
+    from aco.evaluation.ope import INTERVALS
+
+    if interval not in INTERVALS:
+        raise AcoError(f"unknown --interval {interval!r}: use one of {', '.join(INTERVALS)}")
 
 
 def verifier_factory(spec: str, folds: int, seed: int) -> Callable[[OutcomeTable], Verifier]:
@@ -141,12 +151,15 @@ def evaluate_log(
     dataset: Annotated[str, typer.Option(help="Dataset of the logged tasks (fits the target, k-fold).")],
     folds: Annotated[int, typer.Option(min=2)] = 5,
     seed: Annotated[int, typer.Option()] = 0,
+    interval: IntervalOption = "studentized",
+    cross_fit: CrossFitOption = True,
     data_dir: DataDirOption = None,
 ) -> None:
     """IPS, SNIPS and DR estimates (95% bootstrap CIs) of a target policy's success and cost from a log."""
     from aco.evaluation.ope import Log, coverage_rows, evaluate_policy, target_actions
     from aco.store import Store
 
+    _check_interval(interval)
     table = _load(dataset, data_dir)
     store = Store.open(log)
     try:
@@ -168,7 +181,8 @@ def evaluate_log(
     cost_log = Log(action, prop, np.array([o.cost_usd for o in outcomes]), group)
     target = target_actions(table, policy, folds, seed)[rows]
     truth = {"score": float(table.score[rows, target].mean()), "cost_usd": float(table.cost_usd[rows, target].mean())}
-    est = evaluate_policy(score_log, cost_log, target, table.n_models, seed=seed)
+    est = evaluate_policy(score_log, cost_log, target, table.n_models, seed=seed, interval=interval,
+                          cross_fit=cross_fit)
     _print_rows(Console(), f"off-policy estimates of {policy} from {len(rows)} logged decisions "
                 f"(truth = its replayed value on the same tasks)", coverage_rows(est, truth))
 
@@ -179,6 +193,9 @@ def ope_validate(
     policy: Annotated[str, typer.Option(help="Exploring logging policy.")] = "thompson",
     epsilon: Annotated[float, typer.Option()] = 0.3,
     seeds: Annotated[int, typer.Option(min=1)] = 10,
+    first_seed: Annotated[int, typer.Option(min=0, help="Seeds run are first_seed .. first_seed + seeds - 1.")] = 0,
+    interval: IntervalOption = "studentized",
+    cross_fit: CrossFitOption = True,
     data_dir: DataDirOption = None,
 ) -> None:
     """Check OPE on a benchmark: per seed, log an exploring policy, estimate targets, compare with truth."""
@@ -186,15 +203,21 @@ def ope_validate(
 
     from aco.evaluation.ope import validate
 
+    _check_interval(interval)
     table = _load(dataset, data_dir)
     specs = [s.strip() for s in targets.split(",") if s.strip()]
-    rows = [r for s in range(seeds) for r in validate(table, specs, logging_spec=policy, epsilon=epsilon, seed=s)]
+    rows = [r for s in range(first_seed, first_seed + seeds)
+            for r in validate(table, specs, logging_spec=policy, epsilon=epsilon, seed=s, interval=interval,
+                              cross_fit=cross_fit)]
     frame = pd.DataFrame(rows)
+    frame["ci_width"] = frame["ci_high"] - frame["ci_low"]
     summary = frame.groupby(["target", "metric", "estimator"], sort=False).agg(
-        truth=("truth", "first"), mean_estimate=("value", "mean"), covered=("covered", "sum")).reset_index()
-    summary["seeds"] = seeds
-    _print_rows(Console(), f"{table.name}: OPE from a logged {policy} (epsilon {epsilon}) stream; "
-                "covered = seeds whose 95% CI holds the true replayed value", summary.to_dict("records"))
+        mean_truth=("truth", "mean"), mean_estimate=("value", "mean"), mean_ci_width=("ci_width", "mean"),
+        covered=("covered", "sum")).reset_index()
+    summary["seeds"] = f"{first_seed}-{first_seed + seeds - 1}"
+    dr_q = "cross-fitted, re-fitted per replicate" if cross_fit else "in-sample, fixed"
+    _print_rows(Console(), f"{table.name}: OPE from a logged {policy} (epsilon {epsilon}) stream, {interval} CI, "
+                f"DR q {dr_q}; covered = seeds whose 95% CI holds the true replayed value", summary.to_dict("records"))
 
 
 def register(app: typer.Typer) -> None:
