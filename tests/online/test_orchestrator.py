@@ -68,3 +68,68 @@ def test_signal_verifier_is_cross_fitted_and_tracks_the_signal() -> None:
     ok, bad = np.argwhere(table.score > 0.5)[0], np.argwhere(table.score < 0.5)[0]
     assert verifier(int(ok[0]), int(ok[1])).score > 0.5 > verifier(int(bad[0]), int(bad[1])).score
     assert verifier(0, 0).verifier == "posthoc"
+
+
+def test_prior_is_corrected_by_residuals_and_keeps_its_per_task_ranking() -> None:
+    from aco.online.verifier import Feedback
+
+    orch = Orchestrator(models=("x", "y"), memory=InMemoryMemory(8), policy=ThompsonSampling(seed=0))
+    p_first, p_second = np.array([0.8, 0.6]), np.array([0.4, 0.6])
+    for _ in range(30):  # model x runs at 0.2 below what the prior said on first-kind tasks
+        dec = orch.decide("t", "c", np.zeros(8), prior_p=p_first, prior_n=10.0)
+        orch.learn(dec, Feedback(score=float(p_first[dec.choice.arm]) - 0.2, success=True, cost_usd=0.0,
+                                 verifier="test"))
+    n_obs, residual_sum, squares_sum = orch.residuals_["c"]
+    assert n_obs.sum() == 30
+    np.testing.assert_allclose(residual_sum, -0.2 * n_obs)
+    np.testing.assert_allclose(squares_sum, 0.04 * n_obs)
+    ctx = orch.context("c", np.zeros(8), prior_p=p_second, prior_n=10.0)
+    expected = p_second - 0.2 * n_obs / (10.0 + n_obs)  # shrunk correction, added to this task's own prior
+    np.testing.assert_allclose(ctx.p_success(), expected)
+    size = ctx.alpha + ctx.beta
+    s2 = (0.04 * 30 + 2 * p_second * (1 - p_second)) / 32  # mean squared residual, 2 Bernoulli pseudo-residuals
+    np.testing.assert_allclose(expected * (1 - expected) / (size + 1), s2 / (10.0 + n_obs))
+    assert orch.context("other", np.zeros(8), prior_p=p_second, prior_n=10.0).p_success()[0] == 0.4
+
+
+def test_prior_weight_sets_how_sure_the_posterior_is() -> None:
+    orch = Orchestrator(models=("x", "y"), memory=InMemoryMemory(8), policy=ThompsonSampling())
+    weak = orch.context("c", np.zeros(8), prior_p=np.array([0.7, 0.5]), prior_n=5.0)
+    strong = orch.context("c", np.zeros(8), prior_p=np.array([0.7, 0.5]), prior_n=500.0)
+    np.testing.assert_allclose(weak.p_success(), strong.p_success())
+    var = [c.alpha * c.beta / ((c.alpha + c.beta) ** 2 * (c.alpha + c.beta + 1)) for c in (weak, strong)]
+    assert (var[1] < var[0] / 50).all()
+    explore = [ThompsonSampling(seed=0).decide(c).probabilities[1] for c in (weak, strong)]
+    assert explore[0] > 0.1 > 0.001 > explore[1]  # Thompson explores on the scale of the prior's uncertainty
+
+
+def test_posterior_mean_greedy_takes_the_best_utility_and_mixes_epsilon() -> None:
+    from aco.online.bandits import BanditContext, PosteriorMeanGreedy
+
+    ctx = BanditContext(features=np.zeros(2), alpha=np.array([8.0, 9.0, 1.0]), beta=np.array([2.0, 1.0, 9.0]),
+                        expected_cost_usd=np.array([0.0, 2.0, 0.0]))
+    choice = PosteriorMeanGreedy(cost_weight=0.1).decide(ctx)  # 0.9 - 0.2 < 0.8
+    assert choice.arm == 0 and choice.propensity == 1.0
+    probs = PosteriorMeanGreedy(cost_weight=0.1, epsilon=0.3).decide(ctx).probabilities
+    np.testing.assert_allclose(probs, [0.8, 0.1, 0.1])
+
+
+def test_thompson_unlearns_a_wrong_prior_and_greedy_cannot() -> None:
+    from tests.online.conftest import make_table
+
+    table = make_table(600, seed=3)
+    wrong = np.tile([0.2, 0.95, 0.2], (table.n_tasks, 1))  # says m1 everywhere; m1 succeeds 30% of the time
+    share = {}
+    for spec in ("orchestrator", "orchestrator-greedy"):
+        orch = make_router(spec).make_orchestrator(table.model_names)
+        x, verifier = task_features(table.tasks, 256), BenchmarkVerifier(table)
+        chosen = []
+        for row in range(table.n_tasks):
+            dec = orch.decide(table.task_ids[row], table.tasks["category"].iloc[row], x[row], prior_p=wrong[row],
+                              prior_n=20.0)
+            orch.learn(dec, verifier(row, dec.choice.arm))
+            chosen.append(dec.choice.arm)
+        assert np.mean(np.array(chosen[:50]) == 1) > 0.9, spec  # it starts where the prior points
+        share[spec] = np.mean(np.array(chosen[-200:]) == 1)
+    assert share["orchestrator"] < 0.6  # measured 0.40: exploration finds the better models
+    assert share["orchestrator-greedy"] > 0.9  # m1's corrected 0.3 still beats the unexplored arms' prior 0.2

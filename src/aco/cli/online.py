@@ -85,7 +85,7 @@ def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int
 
     console = Console()
     online, offline = _split_specs(table, routers)
-    seed_list = [seed] if order == "dataset" else list(range(seed, seed + seeds))
+    seed_list = list(range(seed, seed + seeds))  # dataset order: the seeds vary exploration and the CV folds
     make_verifier = verifier_factory(verifier, folds, seed)
     results = [run_stream(table, online, offline, order=order, seed=s, folds=folds, verifier_factory=make_verifier)
                for s in seed_list]

@@ -76,10 +76,26 @@ def offline_stream(run: RouterRun, table: OutcomeTable, order: np.ndarray) -> St
                      score=score, cost_usd=cost, regret=_regret(table, order, score, cost))
 
 
+@dataclass(frozen=True)
+class PriorEvidence:
+    """An offline prior for a stream, per task: P(success) (n, m), the number of training tasks of the task's
+    category behind it (n,) and the training mean cost per model (n, m), all from the folds that held it out."""
+
+    p_success: np.ndarray
+    n_train: np.ndarray
+    cost_usd: np.ndarray
+
+
 def online_stream(router: OnlineRouter, table: OutcomeTable, order: np.ndarray, *,
                   verifier: Verifier | None = None, prior_p: np.ndarray | None = None,
-                  memory: Memory | None = None, label: str | None = None) -> StreamRun:
-    """Feed tasks one at a time: decide, get feedback (maybe delayed), learn; Memory starts as given."""
+                  memory: Memory | None = None, label: str | None = None,
+                  prior: PriorEvidence | None = None) -> StreamRun:
+    """Feed tasks one at a time: decide, get feedback (maybe delayed), learn; Memory starts as given.
+
+    `prior` (or only its P(success), `prior_p`) is the offline prior the loop starts from.
+    """
+    if prior is None and prior_p is not None:
+        prior = PriorEvidence(prior_p, np.full(table.n_tasks, np.nan), np.zeros(0))
     judge: Verifier = verifier if verifier is not None else BenchmarkVerifier(table)
     orch = router.make_orchestrator(table.model_names, memory)
     features = task_features(table.tasks, router.n_features)
@@ -91,8 +107,7 @@ def online_stream(router: OnlineRouter, table: OutcomeTable, order: np.ndarray, 
         while pending and pending[0][0] <= step:
             _, old, fb = pending.popleft()
             orch.learn(old, fb)
-        dec = orch.decide(task_ids[row], str(categories[row]), features[row],
-                          None if prior_p is None else prior_p[row])
+        dec = orch.decide(task_ids[row], str(categories[row]), features[row], **_prior_at(prior, row))
         chosen[step], propensity[step] = dec.choice.arm, dec.choice.propensity
         fb = judge(row, dec.choice.arm)
         if fb.delay > 0:
@@ -103,6 +118,15 @@ def online_stream(router: OnlineRouter, table: OutcomeTable, order: np.ndarray, 
     return StreamRun(label=label or router_label(router), kind="online", order=order, model_idx=chosen,
                      score=score, cost_usd=cost, regret=_regret(table, order, score, cost),
                      propensity=propensity, verifier=judge.name)
+
+
+def _prior_at(prior: PriorEvidence | None, row: int) -> dict[str, Any]:
+    """The prior's keyword arguments of `Orchestrator.decide` for one task."""
+    if prior is None:
+        return {}
+    n_train = float(prior.n_train[row])
+    return {"prior_p": prior.p_success[row], "prior_cost_usd": prior.cost_usd[row] if len(prior.cost_usd) else None,
+            "prior_n": n_train if np.isfinite(n_train) else None}
 
 
 def crossing(curve: np.ndarray, reference: np.ndarray) -> int | None:
@@ -141,6 +165,24 @@ def oof_prior(table: OutcomeTable, spec: str, folds: int, seed: int) -> np.ndarr
     return run.p_success
 
 
+def oof_prior_evidence(table: OutcomeTable, spec: str, folds: int, seed: int) -> PriorEvidence | None:
+    """`oof_prior` with, per task, the training tasks of its category and the training mean cost per model.
+
+    Both come from the same training folds as the P(success) (labels and costs of training tasks only).
+    """
+    p = oof_prior(table, spec, folds, seed)
+    if p is None:
+        return None
+    categories = table.tasks["category"].astype(str).to_numpy()
+    n_train, cost = np.zeros(table.n_tasks), np.zeros((table.n_tasks, table.n_models))
+    for split in kfold_splits(table.n_tasks, folds, seed):
+        names, counts = np.unique(categories[split.train], return_counts=True)
+        lookup = dict(zip(names.tolist(), counts.tolist(), strict=True))
+        n_train[split.test] = [lookup.get(c, 0) for c in categories[split.test]]
+        cost[split.test] = table.cost_usd[split.train].mean(axis=0)
+    return PriorEvidence(p, n_train, cost)
+
+
 def run_stream(table: OutcomeTable, online_specs: Sequence[str], offline_specs: Sequence[str], *,
                order: str = "dataset", seed: int = 0, folds: int = 5,
                verifier_factory: Callable[[OutcomeTable], Verifier] | None = None) -> StreamResult:
@@ -156,8 +198,8 @@ def run_stream(table: OutcomeTable, online_specs: Sequence[str], offline_specs: 
         router = make_router(spec, seed=seed)
         if not isinstance(router, OnlineRouter):
             raise ValueError(f"{spec!r} is not an online router (thompson, orchestrator, linucb)")
-        prior = oof_prior(table, router.prior, folds, seed) if router.prior else None
+        prior = oof_prior_evidence(table, router.prior, folds, seed) if router.prior else None
         verifier = verifier_factory(table) if verifier_factory else None
-        result.runs.append(online_stream(router, table, positions, verifier=verifier, prior_p=prior,
+        result.runs.append(online_stream(router, table, positions, verifier=verifier, prior=prior,
                                          label=router_label(router)))
     return result

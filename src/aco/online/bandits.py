@@ -1,4 +1,4 @@
-"""Exploration policies with logged propensities: Thompson sampling and LinUCB.
+"""Exploration policies with logged propensities: Thompson sampling, LinUCB and posterior-mean greedy.
 
 One public bookkeeping pair, River style: `decide(context) -> Choice` and `update(context, arm, reward)`.
 Subclasses only implement two private hooks: `_probabilities` (the action distribution the policy
@@ -123,6 +123,25 @@ class ThompsonSampling(Bandit):
         mask = np.ones(context.n_arms) if context.allowed is None else context.allowed.astype(float)
         probs = (1.0 - self.epsilon) * wins + self.epsilon * mask / mask.sum()
         return probs, f"thompson sampling ({self.n_draws} Monte Carlo draws)"
+
+
+@dataclass
+class PosteriorMeanGreedy(Bandit):
+    """The arm of highest posterior-mean utility P(success) - cost_weight x expected cost; `epsilon` uniform.
+
+    No exploration of its own (with epsilon = 0 the other arms have propensity 0): it relies on the prior and
+    on the arms it chooses to correct its estimates.
+    """
+
+    epsilon: float = 0.0
+
+    def _probabilities(self, context: BanditContext) -> tuple[np.ndarray, str]:
+        utility = context.p_success() - self.cost_weight * context.expected_cost_usd
+        mask = np.ones(context.n_arms) if context.allowed is None else context.allowed.astype(float)
+        best = int(np.argmax(np.where(mask > 0, utility, -np.inf)))
+        probs = self.epsilon * mask / mask.sum()
+        probs[best] += 1.0 - self.epsilon
+        return probs, f"posterior-mean greedy (epsilon={self.epsilon})"
 
 
 @dataclass

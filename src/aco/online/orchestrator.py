@@ -1,10 +1,22 @@
 """The orchestrator: prior + Memory statistics + neighbours -> P(success) per model -> a bandit's choice.
 
-For each candidate model the evidence is a Beta posterior on P(success):
-  alpha = 1 + prior_weight x p0 + pool_weight x m + (category score sum) + knn_weight x sum(sim x score)
-  beta  = the same with failures (1 - p0, 1 - m, category n - score sum, sim x (1 - score))
-where p0 is the offline router's P(success) (when a prior is given), m the model's mean over all of Memory
-(pooling across categories) and the neighbours are the k most similar past outcomes of that model.
+Without a prior, the evidence for each candidate model is a Beta posterior on P(success):
+  alpha = 1 + pool_weight x m + (category score sum) + knn_weight x sum(sim x score)
+  beta  = the same with failures (1 - m, category n - score sum, sim x (1 - score))
+where m is the model's mean over all of Memory (pooling across categories) and the neighbours are the k most
+similar past outcomes of that model.
+
+With a prior (an offline router's per-task P(success) p0, trained on n0 tasks of the task's category), feedback
+corrects the prior instead of replacing it: for each (category, model) the loop keeps the residuals
+score - p0 of the tasks it ran that model on, and the posterior mean is p0 + (residual sum) / (n + n0), a
+normal-normal shrinkage whose prior variance is that of a mean over n0 tasks. The posterior variance is
+s2 / (n0 + n), s2 the mean squared residual of the category (two pseudo-residuals at the Bernoulli variance
+p0 (1 - p0) to start; scores in [0, 1] vary less than 0/1 outcomes); it is handed to the policy as the Beta of
+that mean and variance, so Thompson sampling explores on the scale of the prior's real uncertainty.
+Category means would wash out the prior's per-task ranking, and neighbours on the prior's own inputs would
+re-learn what it already modelled, so neither is used with a prior. Residual sums live in the process (a
+restarted loop starts again from the prior; its Memory statistics still serve the no-prior evidence).
+
 The bandit policy (Thompson sampling or LinUCB) picks the model; the decision, with its propensity, and
 later its outcome are written to Memory.
 """
@@ -13,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -38,6 +50,11 @@ def task_features(tasks: pd.DataFrame, n_features: int = 256) -> np.ndarray:
     return np.asarray(vec.transform(docs.tolist()).toarray())
 
 
+def _clean(prior_p: np.ndarray) -> np.ndarray:
+    """The prior's P(success) in [0, 1], 0.5 where it has none."""
+    return np.asarray(np.clip(np.nan_to_num(np.asarray(prior_p, dtype=float), nan=0.5), 0.0, 1.0))
+
+
 @dataclass(frozen=True)
 class OnlineDecision:
     """A decision of the loop together with the context it was made in (needed to learn from it)."""
@@ -45,6 +62,7 @@ class OnlineDecision:
     record: LoggedDecision
     choice: Choice
     context: BanditContext
+    prior_p: np.ndarray | None = None
 
 
 @dataclass
@@ -58,37 +76,58 @@ class Orchestrator:
     pool_weight: float = 2.0
     knn_k: int = 10
     knn_weight: float = 1.0
+    residuals_: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def context(self, category: str, features: np.ndarray, prior_p: np.ndarray | None = None,
-                prior_cost_usd: np.ndarray | None = None) -> BanditContext:
-        """The Beta posterior and expected cost per model for one task."""
+                prior_cost_usd: np.ndarray | None = None, prior_n: float | np.ndarray | None = None) -> BanditContext:
+        """The Beta posterior and expected cost per model for one task.
+
+        prior_n: tasks behind the prior's estimate (its weight; `prior_weight` when not given).
+        """
         m = len(self.models)
-        alpha, beta = np.ones(m), np.ones(m)
         overall = self.memory.stats(self.models)
-        pooled = (1.0 + overall.score_sum) / (2.0 + overall.n)
-        alpha += self.pool_weight * pooled
-        beta += self.pool_weight * (1.0 - pooled)
-        if prior_p is not None:
-            p0 = np.clip(np.nan_to_num(np.asarray(prior_p, dtype=float), nan=0.5), 0.0, 1.0)
-            alpha += self.prior_weight * p0
-            beta += self.prior_weight * (1.0 - p0)
         here = self.memory.stats(self.models, category)
-        alpha += here.score_sum
-        beta += here.n - here.score_sum
-        if self.knn_k > 0:
-            near = self.memory.neighbours(features, self.models, self.knn_k)
-            weight = self.knn_weight * np.clip(near.similarity, 0.0, None)
-            alpha += np.bincount(near.model_idx, weight * near.score, minlength=m)
-            beta += np.bincount(near.model_idx, weight * (1.0 - near.score), minlength=m)
+        if prior_p is None:
+            alpha, beta = self._memory_evidence(overall.n, overall.score_sum, here.n, here.score_sum, features)
+        else:
+            alpha, beta = self._prior_evidence(category, prior_p, self.prior_weight if prior_n is None else prior_n)
         fallback = np.zeros(m) if prior_cost_usd is None else np.asarray(prior_cost_usd, dtype=float)
         cost = np.where(overall.n > 0, overall.cost_usd_sum / np.maximum(overall.n, 1), fallback)
         cost = np.where(here.n > 0, here.cost_usd_sum / np.maximum(here.n, 1), cost)
         return BanditContext(features=np.append(features, 1.0), alpha=alpha, beta=beta, expected_cost_usd=cost)
 
+    def _memory_evidence(self, n_all: np.ndarray, sum_all: np.ndarray, n_here: np.ndarray, sum_here: np.ndarray,
+                         features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Beta(1, 1) + pooled mean + category counts + similarity-weighted neighbours."""
+        pooled = (1.0 + sum_all) / (2.0 + n_all)
+        alpha = 1.0 + self.pool_weight * pooled + sum_here
+        beta = 1.0 + self.pool_weight * (1.0 - pooled) + n_here - sum_here
+        if self.knn_k > 0:
+            near = self.memory.neighbours(features, self.models, self.knn_k)
+            weight = self.knn_weight * np.clip(near.similarity, 0.0, None)
+            alpha += np.bincount(near.model_idx, weight * near.score, minlength=len(self.models))
+            beta += np.bincount(near.model_idx, weight * (1.0 - near.score), minlength=len(self.models))
+        return alpha, beta
+
+    def _prior_evidence(self, category: str, prior_p: np.ndarray,
+                        prior_n: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Beta with mean p0 + residual sum / (n0 + n) and variance s2 / (n0 + n) (moment-matched)."""
+        m = len(self.models)
+        p0 = _clean(prior_p)
+        n0 = np.maximum(np.broadcast_to(np.asarray(prior_n, dtype=float), (m,)), 1.0)
+        n_obs, residual_sum, squares_sum = self.residuals_.get(category, np.zeros((3, m)))
+        strength = n0 + n_obs
+        mean = np.clip(p0 + residual_sum / strength, 1e-3, 1.0 - 1e-3)
+        s2 = (squares_sum.sum() + 2.0 * p0 * (1.0 - p0)) / (n_obs.sum() + 2.0)
+        variance = np.clip(s2, 1e-4, 0.25) / strength
+        size = np.maximum(mean * (1.0 - mean) / variance - 1.0, 1.0)  # alpha + beta of a Beta with that variance
+        return mean * size, (1.0 - mean) * size
+
     def decide(self, task_id: str, category: str, features: np.ndarray, prior_p: np.ndarray | None = None,
-               prior_cost_usd: np.ndarray | None = None, log: bool = True) -> OnlineDecision:
+               prior_cost_usd: np.ndarray | None = None, log: bool = True,
+               prior_n: float | np.ndarray | None = None) -> OnlineDecision:
         """Read Memory, choose a model with the policy and (with `log`) record the decision."""
-        ctx = self.context(category, features, prior_p, prior_cost_usd)
+        ctx = self.context(category, features, prior_p, prior_cost_usd, prior_n)
         choice = self.policy.decide(ctx)
         record = LoggedDecision(
             decision_id=uuid.uuid4().hex, task_id=task_id, category=category, candidates=self.models,
@@ -98,11 +137,15 @@ class Orchestrator:
         )
         if log:
             self.memory.record_decision(record)
-        return OnlineDecision(record=record, choice=choice, context=ctx)
+        return OnlineDecision(record=record, choice=choice, context=ctx,
+                              prior_p=None if prior_p is None else _clean(prior_p))
 
     def learn(self, decision: OnlineDecision, feedback: Feedback) -> None:
-        """Write the outcome to Memory and update the policy with reward = score - cost_weight x cost."""
+        """Write the outcome to Memory (and the prior's residual) and update the policy with the reward."""
         rec = decision.record
+        if decision.prior_p is not None:
+            arm = decision.choice.arm
+            self._add_residual(rec.category, arm, feedback.score - decision.prior_p[arm])
         self.memory.record_outcome(Experience(
             task_id=rec.task_id, category=rec.category, model=rec.chosen_model, score=feedback.score,
             success=feedback.success, cost_usd=feedback.cost_usd, verifier=feedback.verifier,
@@ -110,6 +153,11 @@ class Orchestrator:
         ))
         reward = feedback.score - self.policy.cost_weight * feedback.cost_usd
         self.policy.update(decision.context, decision.choice.arm, reward)
+
+    def _add_residual(self, category: str, arm: int, residual: float) -> None:
+        m = len(self.models)
+        sums = self.residuals_.setdefault(category, np.zeros((3, m)))  # n, residual sum, squares sum
+        sums[:, arm] += (1.0, residual, residual * residual)
 
     def warm_start(self, tasks: pd.DataFrame, features: np.ndarray, score: np.ndarray, cost_usd: np.ndarray,
                    threshold: float = 0.5, models: Sequence[int] | None = None) -> None:

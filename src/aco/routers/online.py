@@ -1,4 +1,4 @@
-"""Online routers: `thompson`, `orchestrator[:PRIOR]` and `linucb`.
+"""Online routers: `thompson`, `orchestrator[:PRIOR]`, `orchestrator-greedy[:PRIOR]` and `linucb`.
 
 As batch routers (ordinary `aco bench`) they warm-start Memory (and LinUCB's regressions) with every
 training outcome and decide each test task without feedback, logging the propensity of each choice.
@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
-from aco.online.bandits import REWARD_COST_WEIGHT, Bandit, LinUCB, ThompsonSampling
+from aco.online.bandits import REWARD_COST_WEIGHT, Bandit, LinUCB, PosteriorMeanGreedy, ThompsonSampling
 from aco.online.memory import InMemoryMemory, Memory
 from aco.online.orchestrator import Orchestrator, task_features
 from aco.routers.base import Router, Routing
@@ -53,6 +53,9 @@ class OnlineRouter(Router):
                                       table.success_threshold)
         self._warm_policy(features, table)
         self.prior_router_ = make_router(self.prior).fit(table) if self.prior else None
+        names, counts = np.unique(table.tasks["category"].astype(str).to_numpy(), return_counts=True)
+        self.prior_n_by_category_ = dict(zip(names.tolist(), counts.astype(float).tolist(), strict=True))
+        self.prior_cost_usd_ = table.cost_usd.mean(axis=0)
 
     def _warm_policy(self, features: np.ndarray, table: OutcomeTable) -> None:
         """Hook: policies with their own state (LinUCB) learn from the training outcomes here."""
@@ -73,7 +76,9 @@ class OnlineRouter(Router):
         idx, propensity, p_success = np.zeros(n, dtype=int), np.ones(n), np.zeros((n, m))
         reasons: list[str] = []
         for i, task_id in enumerate(tasks.task_ids):
-            dec = orch.decide(task_id, categories[i], features[i], None if prior is None else prior[i], log=False)
+            dec = orch.decide(task_id, categories[i], features[i], None if prior is None else prior[i],
+                              self.prior_cost_usd_, log=False,
+                              prior_n=self.prior_n_by_category_.get(categories[i], self.prior_weight))
             idx[i], propensity[i], p_success[i] = dec.choice.arm, dec.choice.propensity, dec.choice.p_success
             reasons.append(dec.choice.reason)
         return Routing(model_idx=idx, p_success=p_success, propensity=propensity, reasons=reasons)
@@ -88,12 +93,25 @@ class ThompsonRouter(OnlineRouter):
 
 @register
 class OrchestratorRouter(OnlineRouter):
-    """Agent-as-a-Router's loop: offline prior (`orchestrator:<router>`, worth `prior_weight` = 20
-    observations), category statistics and the 10 nearest past tasks -> P(success) per model -> Thompson."""
+    """Agent-as-a-Router's loop -> P(success) per model -> Thompson. Without a prior: category statistics,
+    pooled means and the 10 nearest past tasks; with `orchestrator:<router>`: the router's per-task P(success)
+    corrected by per-category residuals, worth as many observations as its training tasks of the category
+    (`prior_weight` = 20 when that count is unknown)."""
 
     name = "orchestrator"
     spec_arg: ClassVar[str] = "prior"
     knn_k_default = 10
+
+
+@register
+class GreedyOrchestratorRouter(OrchestratorRouter):
+    """The orchestrator choosing the highest posterior-mean utility instead of Thompson sampling (no
+    exploration beyond `epsilon`: propensities are 1 for the chosen model unless epsilon > 0)."""
+
+    name = "orchestrator-greedy"
+
+    def make_policy(self) -> Bandit:
+        return PosteriorMeanGreedy(cost_weight=self.cost_weight, seed=self.seed, epsilon=self.epsilon)
 
 
 @register
