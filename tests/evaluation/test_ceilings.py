@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from aco.datasets.registry import load_dataset
-from aco.evaluation.ceilings import cv_cell_choice, full_information_stream, hindsight_cell_choice
+from aco.evaluation.ceilings import (
+    cv_cell_choice,
+    full_information_stream,
+    hindsight_cell_choice,
+    noisy_verifier_ceiling,
+)
 from aco.evaluation.protocol import kfold_splits
 
 
@@ -54,3 +59,19 @@ def test_cell_routing_on_coderouterbench_stops_near_52(data_dir: Path) -> None:
     cv_summary = cv.summary(table.score, table.cost_usd)
     assert cv_summary["avg_perf"] <= hindsight["avg_perf"]
     assert 50.0 < cv_summary["avg_perf"] < 53.0 and hindsight["avg_perf"] < 53.0
+
+
+def test_a_near_perfect_verifier_reaches_the_perfect_cascade_and_a_blind_one_does_not() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    cheap_ok = rng.random(n) < 0.5
+    success = np.column_stack([cheap_ok, np.ones(n, dtype=bool)]).astype(float)
+    cost = np.column_stack([np.full(n, 0.1), np.full(n, 1.0)])
+    # escalating only the failures, plus slack for 5% more escalations (thresholds sit on a quantile grid)
+    budget = 0.1 * n + 1.0 * (~cheap_ok).sum() + 0.05 * n
+    sharp = noisy_verifier_ceiling(success, cost, [0, 1], auc=0.9999, budget_usd=budget, seeds=3)
+    assert (sharp.success == 1.0).all() and (sharp.cost_usd <= budget + 1e-9).all()
+    blind = noisy_verifier_ceiling(success, cost, [0, 1], auc=0.5, budget_usd=budget, seeds=3)
+    assert (blind.success < 0.9).all()
+    with pytest.raises(ValueError, match="auc"):
+        noisy_verifier_ceiling(success, cost, [0, 1], auc=1.0, budget_usd=budget)

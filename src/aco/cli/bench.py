@@ -63,7 +63,7 @@ def bench(
     data_dir: DataDirOption = None,
     stream: Annotated[bool, typer.Option("--stream", help="Streaming replay, online learning.")] = False,
     order: Annotated[str, typer.Option(help="--stream order: dataset (its own) or shuffle.")] = "dataset",
-    seeds: Annotated[int, typer.Option(min=1, help="--stream: seeds (shuffle: orders; dataset: exploration and CV folds).")] = 1,
+    seeds: Annotated[int, typer.Option(min=1, help="--stream seeds (shuffle: orders; dataset: exploration).")] = 1,
     verifier: Annotated[str, typer.Option(help="--stream feedback: benchmark or posthoc:<signal>.")] = "benchmark",
     engine: Annotated[str, typer.Option(help="Run the grid here (local) or on Dask (dask).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="--engine dask: scheduler address (default: a "

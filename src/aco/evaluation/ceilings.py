@@ -9,11 +9,14 @@ send every task of a cell to one model. Three figures bound what such routers ca
 - `full_information_stream`: a sequential learner that, after each task, sees *every* model's outcome on it
   (far more feedback than a bandit gets) and picks the best running per-cell mean, optionally discounting
   old tasks: an upper bound on online per-cell learners that start from an empty memory.
+- `noisy_verifier_ceiling`: the best success within a budget of a cascade whose verifier has a given AUC, with
+  thresholds chosen in hindsight: how good a post-hoc estimator must be for a cascade target.
 All are pure functions of arrays; reward = score - cost_weight x cost_usd as in `metrics.rewards`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,3 +98,38 @@ def full_information_stream(score: np.ndarray, cost_usd: np.ndarray, keys: np.nd
         counts[cell] = discount * counts[cell] + 1.0
         overall_sum += reward[row]
     return Ceiling("full-information stream", chosen)
+
+
+@dataclass(frozen=True)
+class VerifierCeiling:
+    """Best success within a budget of a cascade driven by a simulated verifier of a given AUC."""
+
+    auc: float
+    success: np.ndarray  # per noise seed
+    cost_usd: np.ndarray  # per noise seed (total)
+
+
+def noisy_verifier_ceiling(success: np.ndarray, cost_usd: np.ndarray, chain: Sequence[int], auc: float,
+                           budget_usd: float, seeds: int = 20, grid: int = 41) -> VerifierCeiling:
+    """How good must a cascade's verifier be? At each step but the last, a simulated verifier scores the run
+    d x resolved + N(0, 1), so its AUC is Phi(d / sqrt 2); per-step thresholds (quantiles of the scores) are then
+    chosen *on the same tasks* for the best success whose total cost, paying every attempt, fits `budget_usd`.
+    Choosing thresholds in hindsight makes this an optimistic ceiling for a verifier of that AUC."""
+    from scipy.stats import norm
+
+    from aco.routers.cascade import cascade_outcome, chain_value
+
+    if not 0.5 <= auc < 1.0:
+        raise ValueError(f"auc must be in [0.5, 1), got {auc}")
+    separation = np.sqrt(2.0) * float(norm.ppf(auc))
+    quantiles = np.linspace(0.0, 1.0, grid)
+    best_success, best_cost = np.zeros(seeds), np.zeros(seeds)
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        scores = [separation * success[:, m] + rng.standard_normal(len(success)) for m in chain[:-1]]
+        cuts = [np.quantile(s, quantiles) for s in scores]
+        for thresholds in itertools.product(*cuts):
+            ok, paid = chain_value(cascade_outcome(scores, chain, thresholds), success, cost_usd, chain)
+            if paid.sum() <= budget_usd and ok.mean() > best_success[seed]:
+                best_success[seed], best_cost[seed] = ok.mean(), paid.sum()
+    return VerifierCeiling(auc, best_success, best_cost)

@@ -2,8 +2,9 @@
 
 The post-hoc estimator at chain position j reads only what is observable once runs 0..j have finished:
 numeric run signals (e.g. SWE-bench `api_calls`, `cost_usd`), response signals (length, refusal and format
-flags, agreement with the earlier models' answers) and the task text. Never the hidden verdict. A cascade
-pays for every model it ran. `perfect-verifier` is the evaluation-only upper bound of the same chain.
+flags, agreement with the earlier models' answers), their per-model standardisation and cross-run agreement
+(`aco.routers.posthoc`) and the task text. Never the hidden verdict.
+A cascade pays for every model it ran. `perfect-verifier` is the evaluation-only upper bound of the same chain.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import AcoError
 from aco.evaluation.protocol import kfold_splits
 from aco.routers.base import Router, Routing
+from aco.routers.posthoc import PosthocFeatures, numeric_signals
 from aco.routers.registry import register
 from aco.trajectories.value_head import ValueHead, select_head
 
 CHAIN_SEPARATOR = ">"
+CHAIN_ALTERNATIVES = "|"
 _REFUSAL = re.compile(r"I'm sorry|I am sorry|I cannot|I can't|as an AI|unable to", re.I)
 _ANSWER = re.compile(r"(?:answer\s*(?:is)?\s*[:\-]?\s*\(?)([A-E1-5])\b|^\s*\(?([A-E1-5])[).:\s]", re.I | re.M)
 
@@ -120,10 +123,11 @@ class _ChainRouter(Router):
         self.use_text = use_text
         self.seed = seed
 
-    def _fit_chain(self, table: OutcomeTable) -> None:
+    def _fit_chain(self, table: OutcomeTable, spec: str | None = None) -> None:
         if table.n_models < 2:
             raise AcoError(f"a cascade needs at least two models; {table.name} has {table.n_models}")
-        self.chain_ = (parse_chain(self.chain, table.model_names) if self.chain
+        spec = self.chain if spec is None else spec
+        self.chain_ = (parse_chain(spec, table.model_names) if spec
                        else learn_chain(table, self.max_length, self.cost_weight))
 
     def _routing(self, final_pos: np.ndarray, p_by_pos: dict[int, np.ndarray], n_models: int, why: str) -> Routing:
@@ -140,12 +144,20 @@ class _ChainRouter(Router):
         return Routing(model_idx=chain[final_pos], attempts=attempts, p_success=p_success, reasons=reasons)
 
 
-def cascade_outcome(p_by_pos: Sequence[np.ndarray], chain: Sequence[int], threshold: float) -> np.ndarray:
-    """Final chain position per task: the first position whose P(success) >= threshold, else the last."""
+def cascade_outcome(p_by_pos: Sequence[np.ndarray], chain: Sequence[int], threshold: float | Sequence[float],
+                    ) -> np.ndarray:
+    """Final chain position per task: the first position whose P(success) >= its threshold, else the last.
+
+    `threshold` is one value shared by every step or one value per step (len(chain) - 1).
+    """
+    steps = len(p_by_pos)
+    thresholds = [float(threshold)] * steps if isinstance(threshold, (int, float)) else [float(t) for t in threshold]
+    if len(thresholds) != steps:
+        raise ValueError(f"need one threshold per cascade step ({steps}), got {len(thresholds)}")
     final = np.full(len(p_by_pos[0]) if p_by_pos else 0, len(chain) - 1)
     open_ = np.ones(len(final), dtype=bool)
-    for pos, p in enumerate(p_by_pos):
-        accept = open_ & (p >= threshold)
+    for pos, (p, cut) in enumerate(zip(p_by_pos, thresholds, strict=True)):
+        accept = open_ & (p >= cut)
         final[accept] = pos
         open_ &= ~accept
     return final
@@ -164,75 +176,110 @@ def chain_value(final: np.ndarray, success: np.ndarray, cost_usd: np.ndarray, ch
 class CascadeRouter(_ChainRouter):
     """Cheap model first; escalate while the post-hoc P(success) of the latest result is below the threshold.
 
-    Each chain position's estimator is chosen between logistic (log numbers + task text) and LightGBM (run
-    signals) by inner CV on the training tasks. With `threshold=None` (default) the operating threshold is
-    chosen by 3-fold CV inside the training tasks (always learned in fit, so the knob stays routing-time):
-    the grid value maximising success - cost_weight x cost per task, or, with `budget_usd_per_task`, the
-    highest success whose cost per task stays within the budget (the cheapest when none does).
+    Each chain position's estimator is chosen by inner CV on the training tasks among logistic (log numbers,
+    category and task text) and LightGBM (numbers), each on the raw run signals and, with `posthoc`, also on
+    the `PosthocFeatures` (per-model z-scores, limit flags, cost per call, cross-run agreement, text stats).
+    With `threshold=None` (default) the operating thresholds are chosen by 3-fold CV inside the training tasks
+    (always learned in fit, so the knob stays routing-time): one per step with `per_step` (chains of up to
+    three models), else one shared; the grid value(s) maximising success - cost_weight x cost per task, or,
+    with `budget_usd_per_task`, the highest success whose cost per task stays within the budget (the cheapest
+    when none does). Setting `threshold` uses that one value at every step. `chain` may list alternatives
+    (`A>B>C|A>C`): the one with the best inner-CV value (same objective) is kept.
     """
 
     name = "cascade"
     knob = "threshold"
     knob_grid = (0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+    max_per_step = 2  # steps with their own threshold: the grid is searched jointly (12^2 pairs)
 
     def __init__(self, chain: str = "", threshold: float | None = None, max_length: int = 3,
                  cost_weight: float = 0.1, use_text: bool = True, budget_usd_per_task: float | None = None,
-                 seed: int = 0) -> None:
+                 per_step: bool = True, posthoc: bool = False, seed: int = 0) -> None:
         super().__init__(chain=chain, threshold=0.5, max_length=max_length, cost_weight=cost_weight,
                          use_text=use_text, seed=seed)
         self.threshold: float | None = threshold  # type: ignore[assignment]
         self.budget_usd_per_task = budget_usd_per_task
+        self.per_step = per_step
+        self.posthoc = posthoc
 
-    def _heads(self, table: OutcomeTable) -> list[ValueHead]:
+    def _frame(self, features: PosthocFeatures | None, tasks: TaskSet, pos: int) -> pd.DataFrame:
+        frame = observed_features(tasks, self.chain_[: pos + 1])
+        if features is None:
+            return frame
+        return pd.concat([frame, features.transform(tasks, self.chain_[: pos + 1])], axis=1)
+
+    def _candidates(self, frame: pd.DataFrame, n_raw: int) -> list[ValueHead]:
+        numeric = [c for c in frame.columns if c not in ("text", "category")]
+        sets = {"": numeric[:n_raw], "+posthoc": numeric} if len(numeric) > n_raw else {"": numeric}
+        return [head for suffix, columns in sets.items() for head in (
+            ValueHead(numeric=columns, categorical=("category",), use_text=self.use_text, seed=self.seed,
+                      label=f"logistic{suffix}"),
+            ValueHead(numeric=columns, kind="lightgbm", seed=self.seed, label=f"lightgbm{suffix}"))]
+
+    def _heads(self, table: OutcomeTable) -> tuple[PosthocFeatures | None, list[ValueHead]]:
         tasks = table.task_set()
+        features = (PosthocFeatures(self.chain_).fit(tasks) if self.posthoc and numeric_signals(tasks) else None)
         heads = []
         for pos in range(len(self.chain_) - 1):
-            frame = observed_features(tasks, self.chain_[: pos + 1])
-            numeric = [c for c in frame.columns if c not in ("text", "category")]
-            candidates = [ValueHead(numeric=numeric, categorical=("category",), use_text=self.use_text,
-                                    seed=self.seed, label="logistic"),
-                          ValueHead(numeric=numeric, kind="lightgbm", seed=self.seed, label="lightgbm")]
-            head, _ = select_head(candidates, frame, table.success[:, self.chain_[pos]], seed=self.seed)
+            n_raw = len(observed_features(tasks, self.chain_[: pos + 1]).columns) - 2  # without text, category
+            frame = self._frame(features, tasks, pos)
+            head, _ = select_head(self._candidates(frame, n_raw), frame, table.success[:, self.chain_[pos]],
+                                  seed=self.seed)
             heads.append(head)
-        return heads
+        return features, heads
 
-    def _predict(self, heads: Sequence[ValueHead], tasks: TaskSet) -> list[np.ndarray]:
-        return [head.predict(observed_features(tasks, self.chain_[: pos + 1])) for pos, head in enumerate(heads)]
+    def _predict(self, features: PosthocFeatures | None, heads: Sequence[ValueHead], tasks: TaskSet,
+                 ) -> list[np.ndarray]:
+        return [head.predict(self._frame(features, tasks, pos)) for pos, head in enumerate(heads)]
 
-    def _choose_threshold(self, table: OutcomeTable, folds: int = 3) -> float:
+    def _threshold_grid(self) -> list[tuple[float, ...]]:
+        steps = len(self.chain_) - 1
+        if self.per_step and steps <= self.max_per_step:
+            return list(itertools.product(self.knob_grid, repeat=steps))
+        return [(t,) * steps for t in self.knob_grid]
+
+    def _choose_thresholds(self, table: OutcomeTable, folds: int = 3) -> tuple[float, tuple[float, ...]]:
+        """(inner-CV value, thresholds) of the current chain on these training tasks."""
         p_by_pos: list[np.ndarray] = [np.full(table.n_tasks, np.nan) for _ in range(len(self.chain_) - 1)]
         for split in kfold_splits(table.n_tasks, folds, self.seed):
-            heads = self._heads(table.subset(split.train))
-            for pos, p in enumerate(self._predict(heads, table.subset(split.test).task_set())):
+            features, heads = self._heads(table.subset(split.train))
+            for pos, p in enumerate(self._predict(features, heads, table.subset(split.test).task_set())):
                 p_by_pos[pos][split.test] = p
-        best: tuple[float, float] = (-np.inf, 0.5)
-        for threshold in self.knob_grid:
-            ok, cost = chain_value(cascade_outcome(p_by_pos, self.chain_, threshold), table.success,
+        best: tuple[float, tuple[float, ...]] = (-np.inf, (0.5,) * len(p_by_pos))
+        for thresholds in self._threshold_grid():
+            ok, cost = chain_value(cascade_outcome(p_by_pos, self.chain_, thresholds), table.success,
                                    table.cost_usd, self.chain_)
             if self.budget_usd_per_task is None:
                 value = float(ok.mean() - self.cost_weight * cost.mean())
             else:
-                over = cost.mean() > self.budget_usd_per_task  # nothing fits: the cheapest threshold
+                over = cost.mean() > self.budget_usd_per_task  # nothing fits: the cheapest thresholds
                 value = float(-1e6 - cost.mean()) if over else float(ok.mean())
             if value > best[0] + 1e-12:
-                best = (value, threshold)
-        return best[1]
+                best = (value, thresholds)
+        return best
 
     def _fit(self, table: OutcomeTable) -> None:
-        self._fit_chain(table)
         if not table.observable_signals:
             raise AcoError(f"cascade needs observable run signals (e.g. api_calls, response); {table.name} has none")
-        self.heads_ = self._heads(table)
-        enough = min(int(np.bincount(table.success[:, m].astype(int), minlength=2).min()) for m in self.chain_)
-        self.threshold_ = self._choose_threshold(table) if enough >= 6 else 0.5  # used when threshold is None
+        best: tuple[float, tuple[float, ...], tuple[int, ...]] | None = None
+        for spec in self.chain.split(CHAIN_ALTERNATIVES):  # alternatives: chosen by the same inner CV
+            self._fit_chain(table, spec.strip())
+            enough = min(int(np.bincount(table.success[:, m].astype(int), minlength=2).min()) for m in self.chain_)
+            value, thresholds = (self._choose_thresholds(table) if enough >= 6
+                                 else (-np.inf, (0.5,) * (len(self.chain_) - 1)))
+            if best is None or value > best[0] + 1e-12:
+                best = (value, thresholds, self.chain_)
+        assert best is not None
+        _, self.thresholds_, self.chain_ = best  # thresholds_ are used when threshold is None
+        self.features_, self.heads_ = self._heads(table)
 
     def route(self, tasks: TaskSet) -> Routing:
         self.check_fitted(tasks)
-        threshold = self.threshold_ if self.threshold is None else self.threshold
-        p_by_pos = self._predict(self.heads_, tasks)
-        final = cascade_outcome(p_by_pos, self.chain_, threshold)
-        return self._routing(final, dict(enumerate(p_by_pos)), len(tasks.models),
-                             f"cascade (threshold {threshold:g})")
+        thresholds = self.thresholds_ if self.threshold is None else (self.threshold,) * len(self.heads_)
+        p_by_pos = self._predict(self.features_, self.heads_, tasks)
+        final = cascade_outcome(p_by_pos, self.chain_, thresholds)
+        shown = "/".join(f"{t:g}" for t in thresholds)
+        return self._routing(final, dict(enumerate(p_by_pos)), len(tasks.models), f"cascade (threshold {shown})")
 
 
 @register
