@@ -18,7 +18,7 @@ from aco.cli.bench import _clean
 from aco.cli.options import DataDirOption
 from aco.datasets.location import resolve_data_dir
 from aco.errors import AcoError
-from aco.routers.trajectory import PairReport, evaluate_pair
+from aco.routers.trajectory import HEAD_FAMILIES, PairReport, evaluate_pair
 from aco.settings import AcoSettings
 from aco.trajectories.pairs import PAIRS, load_pair
 
@@ -81,6 +81,8 @@ def trajectories(
     pair: Annotated[str, typer.Option(help=f"Cheap -> strong pair: {', '.join(PAIRS)}, or 'all'.")] = "all",
     k: Annotated[str, typer.Option("--k", help="Turns read before deciding: 0..6, 3 or 0,3,6.")] = "0..6",
     seed: Annotated[int, typer.Option(help="Seed of the folds and the bootstrap.")] = 0,
+    heads: Annotated[str, typer.Option(help="Value-head candidates: base, or base plus families up to "
+                                            "localisation, reproduction or semantics (slower).")] = "base",
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the reports as JSON here.")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -91,7 +93,9 @@ def trajectories(
         raise AcoError(f"--k {k!r}: K must be >= 0")
     root = resolve_data_dir(data_dir if data_dir is not None else AcoSettings().data_dir)
     names = list(PAIRS) if pair == "all" else [pair]
-    reports = [evaluate_pair(load_pair(name, root), ks, seed) for name in names]
+    if heads not in HEAD_FAMILIES:
+        raise AcoError(f"--heads {heads!r}: choose one of {', '.join(HEAD_FAMILIES)}")
+    reports = [evaluate_pair(load_pair(name, root), ks, seed, heads) for name in names]
     for report in reports:
         _print(report, console)
     if json_path is not None:

@@ -18,7 +18,8 @@ import numpy as np
 from aco.controllers.stop import should_stop, stop_savings
 from aco.evaluation import metrics
 from aco.evaluation.protocol import kfold_splits
-from aco.trajectories.features import TASK_FEATURES, TRAJECTORY_FEATURES, cost_so_far_usd, feature_frame
+from aco.trajectories.candidates import candidates_upto
+from aco.trajectories.features import cost_so_far_usd, feature_frame
 from aco.trajectories.pairs import Pair
 from aco.trajectories.steps import StepPolicy, classify_step, switches
 from aco.trajectories.value_head import ValueHead, select_head
@@ -28,18 +29,16 @@ STOP_VALUES_USD = (1.0, 2.0, 5.0, 10.0)
 SHARE_GRID = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 
 
-def candidate_heads(k: int, seed: int = 0) -> list[ValueHead]:
-    """The value heads `select_head` chooses among at turn k (by inner CV on the training rows only)."""
-    numeric = list(TASK_FEATURES) + (list(TRAJECTORY_FEATURES) if k > 0 else [])
-    heads = [ValueHead(numeric=numeric, categorical=("repo",), extra_text=("turns_text",) if k > 0 else (),
-                       seed=seed, label="logistic-features+text"),
-             ValueHead(numeric=numeric, kind="lightgbm", seed=seed, label="lightgbm-features")]
-    if k > 0:
-        heads += [ValueHead(numeric=(), use_text=True, task_text=False, extra_text=("turns_full_text",), c=c,
-                            seed=seed, label=f"bow-turns-C{c:g}") for c in (1.0, 10.0)]
-        heads.append(ValueHead(numeric=numeric, use_text=True, task_text=False, extra_text=("turns_full_text",),
-                               c=1.0, seed=seed, label="bow-turns+features-C1"))
-    return heads
+HEAD_FAMILIES = ("base", "localisation", "reproduction", "semantics")
+
+
+def candidate_heads(k: int, seed: int = 0, heads: str = "base") -> list[ValueHead]:
+    """The value heads `select_head` chooses among at turn k (by inner CV on the training rows only): the original
+    ones ("base"), or they plus the families of `aco.trajectories.candidates` up to `heads` (localisation,
+    reproduction, turn semantics: 3-12x slower to select, and no better under nested CV; see the README)."""
+    if heads not in HEAD_FAMILIES:
+        raise ValueError(f"unknown head family {heads!r}; choose one of {', '.join(HEAD_FAMILIES)}")
+    return candidates_upto(heads, k, seed)
 
 
 def bow_baseline(k: int, seed: int = 0) -> ValueHead:
@@ -52,7 +51,7 @@ def bow_baseline(k: int, seed: int = 0) -> ValueHead:
 
 
 def out_of_fold_p(pair: Pair, rows: np.ndarray, k: int, folds: int = 5, seed: int = 0,
-                  baseline: bool = False) -> tuple[np.ndarray, list[str]]:
+                  baseline: bool = False, heads: str = "base") -> tuple[np.ndarray, list[str]]:
     """P(cheap succeeds | turns 1..k, task text) for `rows`, each predicted by the outer fold holding it out.
 
     The head is chosen among `candidate_heads` by 3-fold CV inside that fold's training rows (nested CV) and
@@ -69,7 +68,7 @@ def out_of_fold_p(pair: Pair, rows: np.ndarray, k: int, folds: int = 5, seed: in
         if baseline:
             head = bow_baseline(k, seed).fit(train, train_y)
         else:
-            head, _ = select_head(candidate_heads(k, seed), train, train_y, seed=seed, calibrate=True)
+            head, _ = select_head(candidate_heads(k, seed, heads), train, train_y, seed=seed, calibrate=True)
         chosen.append(head.label)
         p[split.test] = head.predict(frame.iloc[split.test])
     return p, chosen
@@ -132,10 +131,11 @@ class KResult:
     bow_auc_ci: tuple[float, float] = (float("nan"), float("nan"))
 
 
-def evaluate_k(pair: Pair, rows: np.ndarray, k: int, seed: int = 0) -> tuple[KResult, np.ndarray]:
+def evaluate_k(pair: Pair, rows: np.ndarray, k: int, seed: int = 0, heads: str = "base",
+               ) -> tuple[KResult, np.ndarray]:
     """Evaluate the value head at turn K on `rows` (and the bag-of-words baseline on the same rows and folds);
     also returns the head's out-of-fold P(cheap succeeds)."""
-    p, chosen = out_of_fold_p(pair, rows, k, seed=seed)
+    p, chosen = out_of_fold_p(pair, rows, k, seed=seed, heads=heads)
     p_bow, _ = out_of_fold_p(pair, rows, k, seed=seed, baseline=True)
     fail = ~pair.cheap_success[rows]
     needed = fail & pair.strong_success[rows]
@@ -239,7 +239,8 @@ class PairReport:
         return asdict(self)
 
 
-def evaluate_pair(pair: Pair, ks: Sequence[int] = tuple(range(7)), seed: int = 0) -> PairReport:
+def evaluate_pair(pair: Pair, ks: Sequence[int] = tuple(range(7)), seed: int = 0, heads: str = "base",
+                  ) -> PairReport:
     """Route-AUC per K, the escalate-at-K curves, selection bias, per-step routing and stop-rule savings."""
     rows = np.flatnonzero(pair.has_turns)
     report = PairReport(
@@ -248,7 +249,7 @@ def evaluate_pair(pair: Pair, ks: Sequence[int] = tuple(range(7)), seed: int = 0
         cheap_cost_usd=float(pair.cheap_cost_usd[rows].sum()), strong_cost_usd=float(pair.strong_cost_usd[rows].sum()))
     p_by_k: dict[int, np.ndarray] = {}
     for k in ks:
-        result, p_by_k[k] = evaluate_k(pair, rows, k, seed)
+        result, p_by_k[k] = evaluate_k(pair, rows, k, seed, heads)
         report.by_k.append(result)
     report.selection_bias = selection_bias(pair, seed)
     report.step_routing = step_routing(pair)

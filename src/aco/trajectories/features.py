@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from aco.trajectories.grounding import grounding_features, turn_texts
 from aco.trajectories.loader import Trajectory, Turn
 from aco.trajectories.steps import STEP_KINDS, action_paths, classify_step
 
@@ -113,15 +114,19 @@ def task_features(text: str) -> dict[str, float]:
 
 def feature_frame(task_ids: Sequence[str], trajectories: Mapping[str, Trajectory], texts: Mapping[str, str],
                   k: int) -> pd.DataFrame:
-    """One row per task: turn-K features, task-text features, the raw text (`text`),
-    repository (`repo`), the turns' thoughts and actions (`turns_text`) and also their observations
-    (`turns_full_text`)."""
-    rows = [{**turn_features(trajectories.get(t), k), **task_features(texts.get(t, ""))} for t in task_ids]
+    """One row per task: turn-K features, grounding features (`GROUNDING_FEATURES`), task-text features, the raw
+    text (`text`), repository (`repo`), the turns' thoughts and actions (`turns_text`), also their observations
+    (`turns_full_text`), and thoughts, actions and observations apart (`thoughts_text`, `actions_text`, `obs_text`)."""
+    rows = [{**turn_features(trajectories.get(t), k), **grounding_features(trajectories.get(t), k, texts.get(t, "")),
+             **task_features(texts.get(t, ""))} for t in task_ids]
     frame = pd.DataFrame(rows, index=pd.Index(list(task_ids), name="task_id"), dtype=float)
     frame["text"] = [texts.get(t, "") for t in task_ids]
     frame["repo"] = [t.split("__")[0] if "__" in t else "" for t in task_ids]
     frame["turns_text"] = [turns_text(trajectories.get(t), k) for t in task_ids]
     frame["turns_full_text"] = [turns_full_text(trajectories.get(t), k) for t in task_ids]
+    apart = [turn_texts(trajectories.get(t), k) for t in task_ids]
+    for column in ("thoughts_text", "actions_text", "obs_text"):
+        frame[column] = [a[column] for a in apart]
     return frame
 
 

@@ -35,7 +35,7 @@ def _signed_log1p(x: np.ndarray) -> np.ndarray:
 
 
 def _pipeline(numeric: Sequence[str], categorical: Sequence[str], text_columns: Sequence[str], seed: int,
-              c: float | None = None) -> Pipeline:
+              c: float | None = None, char_columns: Sequence[str] = ()) -> Pipeline:
     parts: list[tuple[str, object, object]] = []
     if categorical:
         parts.append(("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=3), list(categorical)))
@@ -43,6 +43,9 @@ def _pipeline(numeric: Sequence[str], categorical: Sequence[str], text_columns: 
         parts.append(("num", make_pipeline(FunctionTransformer(_signed_log1p), StandardScaler()), list(numeric)))
     for column in text_columns:
         parts.append((f"txt_{column}", TfidfVectorizer(min_df=2, max_features=20000, sublinear_tf=True), column))
+    for column in char_columns:
+        parts.append((f"chr_{column}", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3,
+                                                       max_features=30000, sublinear_tf=True), column))
     clf: object = (LogisticRegression(C=c, solver="liblinear", random_state=seed) if c is not None else
                    LogisticRegressionCV(Cs=C_GRID, cv=3, scoring="neg_log_loss", solver="liblinear",
                                         random_state=seed))
@@ -51,7 +54,8 @@ def _pipeline(numeric: Sequence[str], categorical: Sequence[str], text_columns: 
 
 def _lightgbm(numeric: Sequence[str], seed: int) -> Pipeline:
     gbm = lgb.LGBMClassifier(n_estimators=150, learning_rate=0.03, num_leaves=7, min_child_samples=10,
-                             subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=seed, verbose=-1)
+                             subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=seed, verbose=-1,
+                             n_jobs=1)  # tiny tables: OpenMP threads only contend (36 ms per tree on a loaded host)
     return Pipeline([("features", ColumnTransformer([("num", "passthrough", list(numeric))])), ("clf", gbm)])
 
 
@@ -59,7 +63,8 @@ def _lightgbm(numeric: Sequence[str], seed: int) -> Pipeline:
 class ValueHead:
     """P(success) from a frame with the `numeric` and `categorical` columns and, with `use_text`, the text columns.
 
-    Text columns are `text` (the task) and any extra in `extra_text` (e.g. the turns' actions and thoughts).
+    Text columns are `text` (the task) and any extra in `extra_text` (e.g. the turns' actions and thoughts), as
+    word TF-IDF; columns in `char_text` get character 3-5-gram TF-IDF (logistic only, with `use_text`).
     `kind` is "logistic" (C fixed by `c`, or chosen by inner log-loss when None) or "lightgbm" (numbers only).
     """
 
@@ -73,6 +78,7 @@ class ValueHead:
     c: float | None = None
     label: str = ""
     task_text: bool = True
+    char_text: Sequence[str] = ()
     model_: object | None = field(default=None, init=False, repr=False)
     constant_: float | None = field(default=None, init=False)
     platt_: tuple[float, float] | None = field(default=None, init=False)
@@ -91,22 +97,26 @@ class ValueHead:
         names = ("text", *self.extra_text) if self.task_text else tuple(self.extra_text)
         columns = [c for c in names if self.use_text and self.kind == "logistic"
                    and c in frame.columns and bool(frame[c].astype(str).str.strip().any())]
+        chars = [c for c in self.char_text if self.use_text and self.kind == "logistic"
+                 and c in frame.columns and bool(frame[c].astype(str).str.strip().any())]
         try:
-            self.model_ = self._fit_model(frame, labels, columns)
+            self.model_ = self._fit_model(frame, labels, columns, chars)
         except ValueError as exc:  # e.g. an empty vocabulary on a tiny slice: fall back to the numbers
-            if not columns or "vocabulary" not in str(exc):
+            if not (columns or chars) or "vocabulary" not in str(exc):
                 raise
             self.model_ = self._fit_model(frame, labels, [])
         self.constant_ = None
         return self
 
-    def _fit_model(self, frame: pd.DataFrame, labels: np.ndarray, text_columns: Sequence[str]) -> object:
+    def _fit_model(self, frame: pd.DataFrame, labels: np.ndarray, text_columns: Sequence[str],
+                   char_columns: Sequence[str] = ()) -> object:
         if self.kind == "lightgbm" and not self.numeric:
             raise ValueError("a lightgbm ValueHead needs numeric columns")
-        if not self.numeric and not self.categorical and not text_columns:
+        if not self.numeric and not self.categorical and not text_columns and not char_columns:
             raise ValueError("ValueHead has no usable input (no numeric or categorical columns, no text)")
         model: object = (_lightgbm(self.numeric, self.seed) if self.kind == "lightgbm"
-                         else _pipeline(self.numeric, self.categorical, text_columns, self.seed, self.c))
+                         else _pipeline(self.numeric, self.categorical, text_columns, self.seed, self.c,
+                                        char_columns))
         if self.calibration_folds > 1:
             model = CalibratedClassifierCV(model, method="sigmoid", cv=self.calibration_folds)
         with warnings.catch_warnings():  # scikit-learn announces LogisticRegressionCV API changes
