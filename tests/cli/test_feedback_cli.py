@@ -35,3 +35,5 @@ def test_bad_k_and_pair_are_clear_errors(data_dir: Path) -> None:
     assert result.exit_code != 0 and "--k" in str(result.exception)
     result = runner.invoke(build_app(), ["trajectories", "--pair", "nope", "--k", "1", "--data-dir", str(data_dir)])
     assert result.exit_code != 0 and "unknown pair" in str(result.exception)
+    result = runner.invoke(build_app(), ["trajectories", "--heads", "nope", "--k", "1", "--data-dir", str(data_dir)])
+    assert result.exit_code != 0 and "--heads 'nope'" in str(result.exception)
