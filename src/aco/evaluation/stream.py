@@ -22,7 +22,7 @@ from aco.evaluation import metrics
 from aco.evaluation.protocol import kfold_splits
 from aco.evaluation.replay import RouterRun, replay
 from aco.online.memory import Memory
-from aco.online.orchestrator import OnlineDecision, task_features
+from aco.online.orchestrator import OnlineDecision, category_counts, task_features
 from aco.online.verifier import BenchmarkVerifier, Feedback, Verifier
 from aco.routers.online import OnlineRouter
 from aco.routers.registry import make_router, router_label
@@ -87,15 +87,10 @@ class PriorEvidence:
 
 
 def online_stream(router: OnlineRouter, table: OutcomeTable, order: np.ndarray, *,
-                  verifier: Verifier | None = None, prior_p: np.ndarray | None = None,
-                  memory: Memory | None = None, label: str | None = None,
+                  verifier: Verifier | None = None, memory: Memory | None = None, label: str | None = None,
                   prior: PriorEvidence | None = None) -> StreamRun:
-    """Feed tasks one at a time: decide, get feedback (maybe delayed), learn; Memory starts as given.
-
-    `prior` (or only its P(success), `prior_p`) is the offline prior the loop starts from.
-    """
-    if prior is None and prior_p is not None:
-        prior = PriorEvidence(prior_p, np.full(table.n_tasks, np.nan), np.zeros(0))
+    """Feed tasks one at a time: decide, get feedback (maybe delayed), learn; Memory starts as given and
+    `prior` is the offline prior the loop starts from."""
     judge: Verifier = verifier if verifier is not None else BenchmarkVerifier(table)
     orch = router.make_orchestrator(table.model_names, memory)
     features = task_features(table.tasks, router.n_features)
@@ -124,9 +119,8 @@ def _prior_at(prior: PriorEvidence | None, row: int) -> dict[str, Any]:
     """The prior's keyword arguments of `Orchestrator.decide` for one task."""
     if prior is None:
         return {}
-    n_train = float(prior.n_train[row])
-    return {"prior_p": prior.p_success[row], "prior_cost_usd": prior.cost_usd[row] if len(prior.cost_usd) else None,
-            "prior_n": n_train if np.isfinite(n_train) else None}
+    return {"prior_p": prior.p_success[row], "prior_cost_usd": prior.cost_usd[row],
+            "prior_n": float(prior.n_train[row])}
 
 
 def crossing(curve: np.ndarray, reference: np.ndarray) -> int | None:
@@ -176,9 +170,8 @@ def oof_prior_evidence(table: OutcomeTable, spec: str, folds: int, seed: int) ->
     categories = table.tasks["category"].astype(str).to_numpy()
     n_train, cost = np.zeros(table.n_tasks), np.zeros((table.n_tasks, table.n_models))
     for split in kfold_splits(table.n_tasks, folds, seed):
-        names, counts = np.unique(categories[split.train], return_counts=True)
-        lookup = dict(zip(names.tolist(), counts.tolist(), strict=True))
-        n_train[split.test] = [lookup.get(c, 0) for c in categories[split.test]]
+        lookup = category_counts(categories[split.train])
+        n_train[split.test] = [lookup.get(c, 0.0) for c in categories[split.test]]
         cost[split.test] = table.cost_usd[split.train].mean(axis=0)
     return PriorEvidence(p, n_train, cost)
 

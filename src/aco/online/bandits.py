@@ -55,6 +55,19 @@ class Choice:
     reason: str = ""
 
 
+def mix_uniform(probs: np.ndarray, epsilon: float, allowed: np.ndarray | None) -> np.ndarray:
+    """(1 - epsilon) x probs + epsilon spread uniformly over the admissible arms."""
+    mask = np.ones(len(probs)) if allowed is None else allowed.astype(float)
+    return np.asarray((1.0 - epsilon) * probs + epsilon * mask / mask.sum())
+
+
+def epsilon_greedy(score: np.ndarray, epsilon: float, allowed: np.ndarray | None) -> np.ndarray:
+    """1 - epsilon on the admissible arm of highest score, epsilon shared uniformly by the admissible arms."""
+    best = np.zeros(len(score))
+    best[int(np.argmax(score if allowed is None else np.where(allowed, score, -np.inf)))] = 1.0
+    return mix_uniform(best, epsilon, allowed)
+
+
 @dataclass
 class Bandit(ABC):
     """Base class: seeded sampling from the policy's action distribution, counts of decisions/updates."""
@@ -120,8 +133,7 @@ class ThompsonSampling(Bandit):
         if context.allowed is not None:
             utility = np.where(context.allowed, utility, -np.inf)
         wins = np.bincount(np.argmax(utility, axis=1), minlength=context.n_arms) / self.n_draws
-        mask = np.ones(context.n_arms) if context.allowed is None else context.allowed.astype(float)
-        probs = (1.0 - self.epsilon) * wins + self.epsilon * mask / mask.sum()
+        probs = mix_uniform(wins, self.epsilon, context.allowed)
         return probs, f"thompson sampling ({self.n_draws} Monte Carlo draws)"
 
 
@@ -137,11 +149,7 @@ class PosteriorMeanGreedy(Bandit):
 
     def _probabilities(self, context: BanditContext) -> tuple[np.ndarray, str]:
         utility = context.p_success() - self.cost_weight * context.expected_cost_usd
-        mask = np.ones(context.n_arms) if context.allowed is None else context.allowed.astype(float)
-        best = int(np.argmax(np.where(mask > 0, utility, -np.inf)))
-        probs = self.epsilon * mask / mask.sum()
-        probs[best] += 1.0 - self.epsilon
-        return probs, f"posterior-mean greedy (epsilon={self.epsilon})"
+        return epsilon_greedy(utility, self.epsilon, context.allowed), f"posterior-mean greedy (epsilon={self.epsilon})"
 
 
 @dataclass
@@ -181,13 +189,7 @@ class LinUCB(Bandit):
 
     def _probabilities(self, context: BanditContext) -> tuple[np.ndarray, str]:
         mean, width = self.ucb(context)
-        bound = mean + self.alpha_ucb * width
-        if context.allowed is not None:
-            bound = np.where(context.allowed, bound, -np.inf)
-        best = int(np.argmax(bound))
-        mask = np.ones(context.n_arms) if context.allowed is None else context.allowed.astype(float)
-        probs = self.epsilon * mask / mask.sum()
-        probs[best] += 1.0 - self.epsilon
+        probs = epsilon_greedy(mean + self.alpha_ucb * width, self.epsilon, context.allowed)
         return probs, f"linucb (alpha={self.alpha_ucb}, epsilon={self.epsilon})"
 
     def fit_batch(self, features: np.ndarray, reward: np.ndarray) -> None:

@@ -50,6 +50,12 @@ def task_features(tasks: pd.DataFrame, n_features: int = 256) -> np.ndarray:
     return np.asarray(vec.transform(docs.tolist()).toarray())
 
 
+def category_counts(categories: np.ndarray) -> dict[str, float]:
+    """Tasks per category: how many training tasks stand behind a prior's estimate for that category."""
+    names, counts = np.unique(np.asarray(categories).astype(str), return_counts=True)
+    return dict(zip(names.tolist(), counts.astype(float).tolist(), strict=True))
+
+
 def _clean(prior_p: np.ndarray) -> np.ndarray:
     """The prior's P(success) in [0, 1], 0.5 where it has none."""
     return np.asarray(np.clip(np.nan_to_num(np.asarray(prior_p, dtype=float), nan=0.5), 0.0, 1.0))

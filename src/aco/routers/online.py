@@ -16,7 +16,7 @@ import numpy as np
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.online.bandits import REWARD_COST_WEIGHT, Bandit, LinUCB, PosteriorMeanGreedy, ThompsonSampling
 from aco.online.memory import InMemoryMemory, Memory
-from aco.online.orchestrator import Orchestrator, task_features
+from aco.online.orchestrator import Orchestrator, category_counts, task_features
 from aco.routers.base import Router, Routing
 from aco.routers.registry import make_router, register
 
@@ -53,8 +53,7 @@ class OnlineRouter(Router):
                                       table.success_threshold)
         self._warm_policy(features, table)
         self.prior_router_ = make_router(self.prior).fit(table) if self.prior else None
-        names, counts = np.unique(table.tasks["category"].astype(str).to_numpy(), return_counts=True)
-        self.prior_n_by_category_ = dict(zip(names.tolist(), counts.astype(float).tolist(), strict=True))
+        self.prior_n_by_category_ = category_counts(table.tasks["category"].to_numpy())
         self.prior_cost_usd_ = table.cost_usd.mean(axis=0)
 
     def _warm_policy(self, features: np.ndarray, table: OutcomeTable) -> None:
