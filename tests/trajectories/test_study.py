@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from aco.trajectories.study import nested_oof, nested_oof_sets, route_auc
-from aco.trajectories.value_head import ValueHead
+from aco.trajectories.study import nested_oof_sets, route_auc
+from aco.trajectories.value_head import ValueHead, nested_oof
 
 
 def _frame(n: int = 120, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

@@ -22,7 +22,7 @@ from aco.trajectories.candidates import candidates_upto
 from aco.trajectories.features import cost_so_far_usd, feature_frame
 from aco.trajectories.pairs import Pair
 from aco.trajectories.steps import StepPolicy, classify_step, switches
-from aco.trajectories.value_head import ValueHead, select_head
+from aco.trajectories.value_head import ValueHead, nested_oof
 
 VALUE_GRID_USD = (0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 STOP_VALUES_USD = (1.0, 2.0, 5.0, 10.0)
@@ -61,23 +61,13 @@ def out_of_fold_p(pair: Pair, rows: np.ndarray, k: int, folds: int = 5, seed: in
     ids = [pair.task_ids[i] for i in rows]
     frame = feature_frame(ids, pair.trajectories, pair.texts, k)
     y = pair.cheap_success[rows].astype(int)
-    p = np.full(len(rows), np.nan)
-    chosen: list[str] = []
-    for split in kfold_splits(len(rows), folds, seed):
-        train, train_y = frame.iloc[split.train], y[split.train]
-        if baseline:
-            head = bow_baseline(k, seed).fit(train, train_y)
-        else:
-            head, _ = select_head(candidate_heads(k, seed, heads), train, train_y, seed=seed, calibrate=True)
-        chosen.append(head.label)
-        p[split.test] = head.predict(frame.iloc[split.test])
-    return p, chosen
-
-
-def _auc_ci(score: np.ndarray, label: np.ndarray, seed: int) -> tuple[float, float, float]:
-    data = np.column_stack([score, label.astype(float)])
-    lo, hi = metrics.bootstrap_ci(data, lambda rows: metrics.roc_auc(rows[:, 0], rows[:, 1] > 0.5), seed=seed)
-    return metrics.roc_auc(score, label), lo, hi
+    if baseline:
+        p = np.full(len(rows), np.nan)
+        for split in kfold_splits(len(rows), folds, seed):
+            head = bow_baseline(k, seed).fit(frame.iloc[split.train], y[split.train])
+            p[split.test] = head.predict(frame.iloc[split.test])
+        return p, [head.label] * folds
+    return nested_oof(frame, y, candidate_heads(k, seed, heads), folds, seed)
 
 
 def escalation_curve(pair: Pair, rows: np.ndarray, p_cheap: np.ndarray, k: int, folds: int = 5, seed: int = 0,
@@ -139,9 +129,9 @@ def evaluate_k(pair: Pair, rows: np.ndarray, k: int, seed: int = 0, heads: str =
     p_bow, _ = out_of_fold_p(pair, rows, k, seed=seed, baseline=True)
     fail = ~pair.cheap_success[rows]
     needed = fail & pair.strong_success[rows]
-    auc, lo, hi = _auc_ci(1.0 - p, fail, seed)
-    strict, slo, shi = _auc_ci(1.0 - p, needed, seed)
-    bow, blo, bhi = _auc_ci(1.0 - p_bow, fail, seed)
+    auc, lo, hi = metrics.roc_auc_ci(1.0 - p, fail, seed)
+    strict, slo, shi = metrics.roc_auc_ci(1.0 - p, needed, seed)
+    bow, blo, bhi = metrics.roc_auc_ci(1.0 - p_bow, fail, seed)
     y = pair.cheap_success[rows]
     return KResult(k=k, route_auc=auc, route_auc_ci=(lo, hi), route_auc_strict=strict, route_auc_strict_ci=(slo, shi),
                    brier=metrics.brier(p, y), ece=metrics.ece(p, y),

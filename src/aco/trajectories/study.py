@@ -8,7 +8,6 @@ scored out of fold: Route-AUC (escalate = the cheap run fails) with a bootstrap 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from aco.trajectories.candidates import FAMILIES, SOURCE, candidates_upto, poole
 from aco.trajectories.features import feature_frame
 from aco.trajectories.loader import load_trajectory_file
 from aco.trajectories.pairs import GEMINI_FILE, SONNET_FILE, Pair
-from aco.trajectories.value_head import ValueHead, inner_oof, platt, select_head
+from aco.trajectories.value_head import ValueHead, inner_oof, pick_head
 
 EXTRA_FILES = {"gemini": GEMINI_FILE, "sonnet": SONNET_FILE}
 
@@ -38,46 +37,25 @@ def extra_rows(data_dir: Path, texts: dict[str, str], k: int) -> tuple[pd.DataFr
     return pd.concat(frames), np.concatenate(labels)
 
 
-def nested_oof(frame: pd.DataFrame, y: np.ndarray, candidates: Sequence[ValueHead], folds: int = 5,
-               seed: int = 0) -> tuple[np.ndarray, list[str]]:
-    """Out-of-fold P(success), the head chosen per outer fold by inner CV on its training rows only."""
-    p = np.full(len(y), np.nan)
-    chosen: list[str] = []
-    for split in kfold_splits(len(y), folds, seed):
-        head, _ = select_head(candidates, frame.iloc[split.train], y[split.train], seed=seed, calibrate=True)
-        chosen.append(head.label)
-        p[split.test] = head.predict(frame.iloc[split.test])
-    return p, chosen
-
-
 def nested_oof_sets(frame: pd.DataFrame, y: np.ndarray, sets: Mapping[str, Sequence[ValueHead]], folds: int = 5,
                     seed: int = 0) -> dict[str, tuple[np.ndarray, list[str]]]:
     """`nested_oof` for several candidate sets at once: each candidate's inner CV is computed once per outer
-    fold and shared by every set holding it (same rule as `select_head`: best inner AUC, first on ties)."""
+    fold and shared by every set holding it; each set then picks by `pick_head`, `select_head`'s rule."""
     out: dict[str, tuple[np.ndarray, list[str]]] = {name: (np.full(len(y), np.nan), []) for name in sets}
     heads = {h.label: h for hs in sets.values() for h in hs}
     for split in kfold_splits(len(y), folds, seed):
         train, train_y = frame.iloc[split.train], y[split.train]
         inner = {label: inner_oof(h, train, train_y, 3, seed) for label, h in heads.items()}
-        auc = {label: metrics.roc_auc(q, train_y) for label, q in inner.items()}
-        fitted: dict[str, ValueHead] = {}
         for name, hs in sets.items():
-            values = [auc[h.label] if np.isfinite(auc[h.label]) else 0.0 for h in hs]
-            label = hs[int(np.argmax(values))].label
-            if label not in fitted:
-                fitted[label] = replace(heads[label]).fit(train, train_y)
-                if fitted[label].constant_ is None:
-                    fitted[label].platt_ = platt(inner[label], train_y)
-            out[name][0][split.test] = fitted[label].predict(frame.iloc[split.test])
-            out[name][1].append(label)
+            head, _ = pick_head(hs, [inner[h.label] for h in hs], train, train_y, calibrate=True)
+            out[name][0][split.test] = head.predict(frame.iloc[split.test])
+            out[name][1].append(head.label)
     return out
 
 
 def route_auc(p_success: np.ndarray, success: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
     """AUC of 1 - P(success) for "the run fails", with its bootstrap 95% CI."""
-    data = np.column_stack([1.0 - p_success, (~success.astype(bool)).astype(float)])
-    lo, hi = metrics.bootstrap_ci(data, lambda r: metrics.roc_auc(r[:, 0], r[:, 1] > 0.5), seed=seed)
-    return metrics.roc_auc(data[:, 0], data[:, 1] > 0.5), lo, hi
+    return metrics.roc_auc_ci(1.0 - p_success, ~success.astype(bool), seed)
 
 
 def family_sets(k: int, seed: int, families: Sequence[str], extra: tuple[pd.DataFrame, np.ndarray] | None,

@@ -177,6 +177,14 @@ def select_head(candidates: Sequence[ValueHead], frame: pd.DataFrame, y: np.ndar
     if np.bincount(labels, minlength=2).min() < max(folds, 3):
         return replace(candidates[0]).fit(frame, labels), {}
     oof = [inner_oof(h, frame, labels, folds, seed) for h in candidates]
+    return pick_head(candidates, oof, frame, labels, calibrate)
+
+
+def pick_head(candidates: Sequence[ValueHead], oof: Sequence[np.ndarray], frame: pd.DataFrame, y: np.ndarray,
+              calibrate: bool = False) -> tuple[ValueHead, dict[str, float]]:
+    """`select_head`'s rule given each candidate's inner out-of-fold predictions `oof`: the best inner AUC
+    (the first on ties), refitted on all rows and, with `calibrate`, Platt-recalibrated on its inner predictions."""
+    labels = np.asarray(y, dtype=int)
     scores = {h.label or str(i): metrics.roc_auc(p, labels)
               for i, (h, p) in enumerate(zip(candidates, oof, strict=True))}
     values = [v if np.isfinite(v) else 0.0 for v in scores.values()]
@@ -185,3 +193,17 @@ def select_head(candidates: Sequence[ValueHead], frame: pd.DataFrame, y: np.ndar
     if calibrate and best.constant_ is None:
         best.platt_ = platt(oof[pick], labels)
     return best, scores
+
+
+def nested_oof(frame: pd.DataFrame, y: np.ndarray, candidates: Sequence[ValueHead], folds: int = 5,
+               seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Out-of-fold P(success), the head chosen per outer fold by `select_head` (inner CV, calibrated) on that
+    fold's training rows only; also the chosen head's label per fold."""
+    labels = np.asarray(y, dtype=int)
+    p = np.full(len(labels), np.nan)
+    chosen: list[str] = []
+    for split in kfold_splits(len(labels), folds, seed):
+        head, _ = select_head(candidates, frame.iloc[split.train], labels[split.train], seed=seed, calibrate=True)
+        chosen.append(head.label)
+        p[split.test] = head.predict(frame.iloc[split.test])
+    return p, chosen
