@@ -27,7 +27,9 @@ from aco.estimators import (
 )
 from aco.features import DEFAULT_FEATURES, Features, make_features
 from aco.policies import ConformalThreshold, calibrate_threshold, chosen_values, floors, threshold, utility
+from aco.records import Decision
 from aco.routers.base import Router, Routing
+from aco.routers.decision import NoModelAllowedError, TaskContext, allowed_mask
 from aco.routers.registry import register
 
 REWARD_COST_WEIGHT = 0.1
@@ -171,9 +173,15 @@ class LearnedRouter(Router):
         self._last_prediction = (tasks.tasks, p, cost)
         return p, cost
 
-    def decide(self, p: np.ndarray, cost: np.ndarray, categories: Any) -> tuple[np.ndarray, str]:
-        """Apply the policy (with safety floors): model per task and a reason template."""
+    def apply_policy(self, p: np.ndarray, cost: np.ndarray, categories: Any,
+                     permitted: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+        """Apply the policy (with safety floors, within the `permitted` (n, m) mask): model per task and a reason
+        template."""
         allowed = floors(categories, self.protected_, self.tiers_, self.floor_tier) if self.protected_ else None
+        if permitted is not None:
+            allowed = permitted if allowed is None else allowed & permitted
+            if not allowed.any(axis=1).all():
+                raise NoModelAllowedError("no permitted model meets the safety floor of this category")
         if self.policy == "utility":
             lam = self.lam if self.lam is not None else self.auto_lam_
             return utility(p, cost / self.relative_cost_scale_usd_, lam, allowed), f"max P - {lam:g} x relative cost"
@@ -187,12 +195,25 @@ class LearnedRouter(Router):
 
     def route(self, tasks: TaskSet) -> Routing:
         p, cost = self.predict(tasks)
-        idx, why = self.decide(p, cost, tasks.tasks["category"].to_numpy())
+        idx, why = self.apply_policy(p, cost, tasks.tasks["category"].to_numpy())
         names = tasks.model_names
         chosen_p, chosen_cost = chosen_values(p, idx), chosen_values(cost, idx)
         reasons = [f"{why}: {names[j]} (P={pj:.2f}, ~${cj:.4f})"
                    for j, pj, cj in zip(idx.tolist(), chosen_p.tolist(), chosen_cost.tolist(), strict=True)]
         return Routing(model_idx=idx, p_success=p, reasons=reasons)
+
+    def _decide(self, context: TaskContext, allowed: frozenset[str] | None) -> Decision:
+        """One task: featurise its row, predict, apply the policy within the allowed models."""
+        X = self.features_.transform(context.task_frame())
+        p, cost = self.estimator_.predict_proba(X), self.estimator_.expected_cost_usd(X)
+        idx, why = self.apply_policy(p, cost, np.array([context.category], dtype=object),
+                                     allowed_mask(allowed, self.models_))
+        j = int(idx[0])
+        by_model = dict(zip(self.models_, p[0].tolist(), strict=True))
+        return Decision(task_id=context.task_id, model=self.models_[j], p_success=by_model[self.models_[j]],
+                        reason=f"{why}: {self.models_[j]} (P={p[0, j]:.2f}, ~${cost[0, j]:.4f})",
+                        step_kind=context.step_kind, p_success_by_model=by_model,
+                        expected_cost_usd=float(cost[0, j]))
 
 
 @register
