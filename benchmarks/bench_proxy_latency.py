@@ -83,14 +83,16 @@ def _start_litellm(venv: Path, upstream_port: int, tmp: Path,
 
 def _decision_timing(config_path: Path, n: int) -> tuple[float, float, float, float]:
     """p50/p99 of the pure policy decision and of SDK `route()` including its store writes, in ms."""
+    from aco.routers.decision import TaskContext
     from aco.sdk import Optimizer
 
     opt = Optimizer.from_config(config_path)
-    policy = opt.policy("default")
+    router = opt.profile("default").router
+    context = TaskContext(category=CATEGORY)
     pure = []
     for _ in range(n):
         t = time.perf_counter()
-        policy.choose(CATEGORY)
+        router.decide(context)
         pure.append((time.perf_counter() - t) * 1000)
     full = []
     for i in range(n):
@@ -157,7 +159,7 @@ def _report(n: int, direct: np.ndarray, routed: np.ndarray, passthrough: np.ndar
         ratio50 = (np.percentile(routed, 50) - d50) / max(np.percentile(lite, 50) - d50, 1e-9)
         ratio99 = (np.percentile(routed, 99) - d99) / max(np.percentile(lite, 99) - d99, 1e-9)
         print(f"aco added / LiteLLM added: p50 {ratio50:.2f}, p99 {ratio99:.2f} (target <= 0.33)")
-    print(f"routing decision (policy only): p50 {decision[0] * 1000:.1f} us, p99 {decision[1] * 1000:.1f} us")
+    print(f"routing decision (Router.decide only): p50 {decision[0] * 1000:.1f} us, p99 {decision[1] * 1000:.1f} us")
     print(f"SDK route() incl. SQLite decision write: p50 {decision[2]:.2f} ms, p99 {decision[3]:.2f} ms")
     print(f"mean direct {statistics.fmean(direct):.2f} ms")
 

@@ -71,6 +71,7 @@ class Router(ABC):
     knob_grid: ClassVar[tuple[float, ...]] = ()
     uses_outcomes: ClassVar[bool] = False  # evaluation-only routers (the oracle) read the test outcomes
     multi_step: ClassVar[bool] = False  # reads runs or turns and may escalate or stop within a task
+    fits_empty: ClassVar[bool] = False  # may start from no training outcomes at all (learns online)
 
     # --- parameters (scikit-learn conventions) -------------------------------------------------------
     @classmethod
@@ -101,11 +102,12 @@ class Router(ABC):
     # --- fitting and routing -------------------------------------------------------------------------
     def fit(self, table: OutcomeTable) -> Self:
         """Learn from training outcomes; returns self."""
-        if table.n_tasks == 0:
+        if table.n_tasks == 0 and not self.fits_empty:
             raise ValueError(f"cannot fit {self.name or type(self).__name__} on an empty table")
         self.models_ = tuple(table.model_names)
         self.model_specs_ = tuple(table.models)
-        self.mean_cost_usd_ = np.asarray(table.cost_usd.mean(axis=0), dtype=float)
+        self.mean_cost_usd_ = (np.asarray(table.cost_usd.mean(axis=0), dtype=float) if table.n_tasks
+                               else np.zeros(table.n_models))
         self._fit(table)
         return self
 

@@ -10,7 +10,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,12 +24,13 @@ from starlette.routing import Route
 
 from aco.config import AcoConfig
 from aco.errors import AcoError
-from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHook, RouteDecision, TaskHandle
+from aco.routers.base import Router
+from aco.sdk import BudgetExceededError, Optimizer, OutcomeHook, RouteDecision
 from aco.sdk.optimizer import UnknownProfileError
-from aco.sdk.policy import Prior
 from aco.server.auth import key_matches, presented_key
 from aco.server.http import ApiError, aco_headers, check_step, get_bool, get_float, get_str, header_safe, read_json
 from aco.server.metrics import ProxyMetrics
+from aco.server.routing import Routed, routed_call
 from aco.server.upstream import UpstreamError, Upstreams
 from aco.store import OutcomeRecord, Store
 
@@ -46,6 +47,9 @@ class Proxy:
     upstreams: Upstreams
     metrics: ProxyMetrics
     admin_key: str | None
+
+    def __post_init__(self) -> None:
+        self.model_configs = {m.name: m for m in self.config.models}
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store call: inline for SQLite (local, sub-millisecond, writers serialised anyway), in the worker
@@ -76,146 +80,49 @@ def _endpoint(proxy: Proxy, name: str, handler: Handler) -> Handler:
     return wrapped
 
 
-def _decision_headers(d: RouteDecision, fallbacks: list[str]) -> dict[str, str]:
+def _decision_headers(r: Routed) -> dict[str, str]:
+    d = r.decision
+    escalated = [a.model for a in r.attempts[:-1] if a.model not in r.failed]
     return {"x-aco-decision-id": d.decision_id, "x-aco-task-id": header_safe(d.task_id, 256),
             "x-aco-model": header_safe(d.model), "x-aco-p-success": f"{d.p_success:.4f}",
-            "x-aco-reason": header_safe(d.reason), "x-aco-fallbacks": header_safe(",".join(fallbacks))}
+            "x-aco-reason": header_safe(d.reason), "x-aco-fallbacks": header_safe(",".join(r.failed)),
+            "x-aco-action": d.action, "x-aco-escalations": header_safe(",".join(escalated)),
+            "x-aco-cost-usd": repr(float(r.cost_usd))}
 
 
 def _decision_json(d: RouteDecision, profile: str, fallbacks: list[str]) -> dict[str, Any]:
     return {"decision_id": d.decision_id, "task_id": d.task_id, "profile": profile, "model": d.model,
-            "p_success": d.p_success, "reason": d.reason, "step_kind": d.step_kind,
+            "p_success": None if d.p_success != d.p_success else d.p_success, "reason": d.reason,
+            "step_kind": d.step_kind, "action": d.action, "propensity": d.propensity,
             "p_success_by_model": d.p_success_by_model, "reserved_usd": d.reserved_usd, "fallbacks": fallbacks}
 
 
-def _actual_cost_usd(proxy: Proxy, model: str, headers: httpx.Headers, payload: Any, reserved_usd: float) -> float:
-    """The call's cost: the upstream's recorded cost if it reports one, else priced from usage, else reserved."""
-    recorded = headers.get("x-replay-cost-usd")
-    if recorded is not None:
-        try:
-            return max(float(recorded), 0.0)
-        except ValueError:
-            pass
-    usage = payload.get("usage") if isinstance(payload, dict) else None
-    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int) and usage.get("total_tokens"):
-        raw = usage.get("completion_tokens")
-        completion = raw if isinstance(raw, int) else 0
-        return proxy.optimizer.config_catalog.cost_usd(model, usage["prompt_tokens"], completion)
-    return reserved_usd
+def _routed_json(r: Routed, profile: str) -> dict[str, Any]:
+    return {**_decision_json(r.decision, profile, r.failed), "cost_usd": r.cost_usd,
+            "attempts": [{"decision_id": a.decision_id, "model": a.model, "action": a.action, "reason": a.reason}
+                         for a in r.attempts]}
 
 
-def _answer_text(payload: Any) -> str:
-    try:
-        content = payload["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        return ""
-    return content if isinstance(content, str) else ""
+def _stop_reply(r: Routed, profile: str) -> dict[str, Any]:
+    """A routed request the router ended without a call: an empty assistant turn, finish_reason "stop"."""
+    return {"id": f"aco-stop-{r.decision.decision_id}", "object": "chat.completion", "created": int(time.time()),
+            "model": f"aco/{profile}", "choices": [{"index": 0, "message": {"role": "assistant", "content": ""},
+                                                  "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
 
 async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], profile: str) -> Response:
-    policy = proxy.optimizer.policy(profile)
-    h = aco_headers(request)
-    task_id = h.task_id or uuid.uuid4().hex
-    stream = get_bool(body, "stream")
-    failed: list[str] = []
-    escalate = False
-    last_error = UpstreamError("no candidate model could be called", status=502)
-    for _ in range(2 * len(policy.models) + 1):
-        start = time.perf_counter()
-        try:
-            task, decision = await proxy.run(
-                _open_and_route, proxy.optimizer, task_id, profile, h.category, h.budget_usd, h.step, escalate,
-                list(failed), body)
-        except BudgetExceededError:
-            proxy.metrics.budget_rejections.labels(profile).inc()
-            raise
-        except NoCandidateError:
-            break
-        proxy.metrics.decision_latency.observe(time.perf_counter() - start)
-        proxy.metrics.chosen.labels(profile, decision.model).inc()
-        escalate = False
-        try:
-            reply = await _call(proxy, task, decision, body, stream, profile, failed)
-        except UpstreamError as exc:
-            await proxy.run(proxy.optimizer.store.settle, task.task_id, decision.reserved_usd, 0.0)
-            if not exc.retryable:
-                return Response(exc.body or json.dumps({"error": {"message": str(exc)}}).encode(),
-                                status_code=exc.status, media_type="application/json")
-            proxy.metrics.fallbacks.labels(decision.model, str(exc.status)).inc()
-            failed.append(decision.model)
-            last_error = exc
-            continue
-        if reply is None:  # the verifier rejected the answer: escalate
-            proxy.metrics.escalations.labels(decision.model).inc()
-            escalate = True
-            continue
-        return reply
-    raise ApiError(last_error.status if last_error.status >= 500 else 502,
-                   f"every candidate failed; last: {last_error}", "upstream_failed")
-
-
-def _open_and_route(optimizer: Optimizer, task_id: str, profile: str, category: str, budget_usd: float | None,
-                    step: str, escalate: bool, failed: list[str], body: dict[str, Any]
-                    ) -> tuple[TaskHandle, RouteDecision]:
-    """One worker-thread hop: get (or open) the task (its text: the last user message) and route its next
-    call (the last message's text is the step's action, for protected-path checks)."""
-    messages = body.get("messages") or []
-    task = optimizer.task(task_id, profile=profile, category=category, budget_usd=budget_usd,
-                          text=_message_text(messages, "user"))
-    context = {"action": _message_text(messages[-1:], "")} if step else None
-    return task, task.route(step, context, escalate=escalate, exclude=failed,
-                            fallback_from=failed[-1] if failed else "")
-
-
-def _message_text(messages: list[Any], role: str) -> str:
-    """The text of the last message (of `role`, when given); list contents keep their text parts."""
-    for message in reversed(messages):
-        if not isinstance(message, dict) or (role and message.get("role") != role):
-            continue
-        content = message.get("content")
-        if isinstance(content, list):
-            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        return content if isinstance(content, str) else ""
-    return ""
-
-
-async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str, Any], stream: bool,
-                profile: str, failed: list[str]) -> Response | None:
-    model = proxy.optimizer.config_catalog.get(d.model)
-    cfg = next(m for m in proxy.config.models if m.name == d.model)
-    upstream_body = {**body, "model": cfg.upstream_model or d.model}
-    headers = _decision_headers(d, failed)
-    start = time.perf_counter()
-    if stream:
-        opened = await proxy.upstreams.stream(model.upstream, upstream_body)
-        cost_usd = _actual_cost_usd(proxy, d.model, opened.response.headers, None, d.reserved_usd)
-        await proxy.run(proxy.optimizer.store.settle, task.task_id, d.reserved_usd, cost_usd)
-        proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
-        proxy.metrics.upstream_latency.labels(d.model).observe(time.perf_counter() - start)
-        return StreamingResponse(opened.iter_bytes(), media_type="text/event-stream", headers=headers)
-    reply = await proxy.upstreams.chat(model.upstream, upstream_body)
-    proxy.metrics.upstream_latency.labels(d.model).observe(reply.latency_ms / 1000.0)
-    try:
-        payload = json.loads(reply.body)
-    except ValueError:
-        raise UpstreamError(f"upstream of {d.model!r} sent invalid JSON", status=502) from None
-    cost_usd = _actual_cost_usd(proxy, d.model, reply.headers, payload, d.reserved_usd)
-    await proxy.run(task.observe, d, cost_usd=cost_usd)
-    proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
-    min_chars = proxy.optimizer.policy(profile).profile.verify_min_chars
-    if min_chars and len(_answer_text(payload).strip()) < min_chars and d.model != task_strongest(proxy, task):
-        return None
-    if isinstance(payload, dict):
-        payload["aco"] = _decision_json(d, profile, failed)
-    for name in ("x-replay-cost-usd", "x-replay-correct", "x-replay-sample-id"):
-        if name in reply.headers:
-            headers[name] = reply.headers[name]
-    return JSONResponse(payload, headers=headers)
-
-
-def task_strongest(proxy: Proxy, task: TaskHandle) -> str:
-    """The last model of the task's allowed chain (no escalation beyond it)."""
-    return proxy.optimizer.policy(task.profile).allowed(task.category)[-1]
+    """The chat-completions wrapper around `routed_call`: headers and the `aco` field of the reply."""
+    r = await routed_call(proxy, body, aco_headers(request), profile)
+    if r.error is not None:
+        return Response(r.error.body or json.dumps({"error": {"message": str(r.error)}}).encode(),
+                        status_code=r.error.status, media_type="application/json")
+    headers = _decision_headers(r)
+    if r.stream is not None:
+        return StreamingResponse(r.stream.iter_bytes(), media_type="text/event-stream", headers=headers)
+    payload = _stop_reply(r, profile) if r.stopped else dict(r.payload or {})
+    payload["aco"] = _routed_json(r, profile)
+    return JSONResponse(payload, headers={**headers, **r.upstream_headers})
 
 
 async def _passthrough(proxy: Proxy, body: dict[str, Any], model: str) -> Response:
@@ -257,7 +164,7 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         check_step(aco_step, "step")
         d = await proxy.run(task.route, aco_step, escalate=get_bool(body, "escalate"), reserve=False)
         proxy.metrics.chosen.labels(profile, d.model).inc()
-        return JSONResponse(_decision_json(d, profile, []), headers=_decision_headers(d, []))
+        return JSONResponse(_decision_json(d, profile, []), headers=_decision_headers(Routed(task, d)))
 
     async def outcomes(request: Request) -> Response:
         proxy.require_key(request)
@@ -279,7 +186,7 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         return Response(proxy.metrics.render(), media_type="text/plain; version=0.0.4")
 
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "profiles": sorted(proxy.optimizer.policies)})
+        return JSONResponse({"status": "ok", "profiles": sorted(proxy.optimizer.profiles)})
 
     return {"chat": chat, "route": route, "outcomes": outcomes, "decision": decision, "metrics": metrics,
             "healthz": healthz}
@@ -312,12 +219,13 @@ def _outcome_record(proxy: Proxy, body: dict[str, Any]) -> OutcomeRecord:
 
 def create_app(config: AcoConfig, *, transport: httpx.AsyncBaseTransport | None = None, store: Store | None = None,
                on_outcome: OutcomeHook | None = None, admin_key: str | None = None,
-               priors: dict[str, Prior] | None = None) -> Starlette:
+               routers: Mapping[str, Router] | None = None) -> Starlette:
     """Build the proxy. The store defaults to `config.server.store_url`; the admin key to the environment
-    variable `config.server.api_key_env`; `transport` replaces the network (tests)."""
+    variable `config.server.api_key_env`; `transport` replaces the network (tests); `routers` replace profiles'
+    routers (tests)."""
     owns_store = store is None
     store = store or Store.open(config.server.store_url)
-    optimizer = Optimizer(config, store, on_outcome=on_outcome, priors=priors)
+    optimizer = Optimizer(config, store, on_outcome=on_outcome, routers=routers)
     key = admin_key if admin_key is not None else os.environ.get(config.server.api_key_env)
     proxy = Proxy(config, optimizer, Upstreams(config, transport), ProxyMetrics(), key)
     h = {name: _endpoint(proxy, name, fn) for name, fn in _handlers(proxy).items()}

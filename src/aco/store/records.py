@@ -76,3 +76,14 @@ class BudgetState:
     @property
     def remaining_usd(self) -> float:
         return self.budget_usd - self.reserved_usd - self.spent_usd
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Whether a decision was admitted (its reservation fits the task's budget) and whether the task has one."""
+
+    ok: bool
+    budgeted: bool
+
+    def __bool__(self) -> bool:
+        return self.ok
