@@ -263,3 +263,22 @@ def test_decide_per_request_equals_route(case: Case) -> None:
         first = np.asarray(routing.p_success)[0]
         assert decisions[0].p_success_by_model == pytest.approx(
             {m: float(v) for m, v in zip(router.models_, first, strict=True) if not np.isnan(v)})
+
+
+def test_every_router_round_trips_through_an_artifact(case: Case, tmp_path: Path) -> None:
+    """`aco train` can save every registered router (evaluation-only ones say why not); the loaded router routes
+    exactly like the fitted one."""
+    from aco.artifacts import load_router, save_router
+
+    fitted = case.fitted()
+    path = tmp_path / "router.aco"
+    if fitted.router.uses_outcomes:
+        with pytest.raises(AcoError, match="evaluation-only"):
+            save_router(fitted.router, case.train, path)
+        return
+    save_router(fitted.router, case.train, path)
+    loaded, metadata = load_router(path)
+    assert type(loaded) is type(fitted.router) and metadata["router"] == fitted.router.name
+    again = loaded.route_table(case.test)
+    np.testing.assert_array_equal(again.model_idx, fitted.routing.model_idx)
+    np.testing.assert_array_equal(again.paid(case.test.n_models), fitted.routing.paid(case.test.n_models))

@@ -104,7 +104,8 @@ class HashedTextSVD:
         out = cls(int(state["n_components"]), int(state["n_hash"]), int(state["max_buckets"]), int(state["seed"]))
         out.kept_ = np.asarray(state["kept"], dtype=np.int64)
         out.idf_ = np.asarray(state["idf"], dtype=float)
-        out.components_ = np.asarray(state["components"], dtype=float).reshape(-1, len(out.kept_))
+        components = np.asarray(state["components"], dtype=float)
+        out.components_ = components.reshape(-1, len(out.kept_)) if len(out.kept_) else np.zeros((0, 0))
         if len(out.idf_) != len(out.kept_) or (len(out.kept_) and out.kept_.max() >= out.n_hash):
             raise ValueError("text feature state is inconsistent (kept buckets vs IDF / hash size)")
         return out

@@ -72,6 +72,7 @@ class Router(ABC):
     uses_outcomes: ClassVar[bool] = False  # evaluation-only routers (the oracle) read the test outcomes
     multi_step: ClassVar[bool] = False  # reads runs or turns and may escalate or stop within a task
     fits_empty: ClassVar[bool] = False  # may start from no training outcomes at all (learns online)
+    transient: ClassVar[tuple[str, ...]] = ()  # fitted attributes rebuilt after loading (random streams)
 
     # --- parameters (scikit-learn conventions) -------------------------------------------------------
     @classmethod
@@ -175,6 +176,31 @@ class Router(ABC):
         self.model_specs_ = tuple(specs)
         self.mean_cost_usd_ = np.asarray(mean_cost_usd, dtype=float)
         return self
+
+    # --- state for artifacts ------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Fitted state as JSON values and arrays (`aco.artifacts`); plain attributes by default."""
+        from aco.errors import ArtifactError
+        from aco.routers.state import encode
+
+        if self.uses_outcomes:
+            raise ArtifactError(f"router {self.name!r} reads recorded outcomes: it is evaluation-only and cannot "
+                                "be saved")
+        skip = {"models_", "model_specs_", "mean_cost_usd_", "spec_", *self.transient}
+        return {k: encode(v, f"{self.name}.{k}") for k, v in vars(self).items() if k.endswith("_") and k not in skip}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore what `to_state` wrote (the candidate models are restored first, by `with_models`)."""
+        from aco.routers.state import decode
+
+        for key, value in state.items():
+            setattr(self, key, decode(value))
+        self.reseed()
+
+    def describe(self) -> dict[str, Any]:
+        """Readable policy settings for the artifact metadata."""
+        knob = self.knob
+        return {"policy": {"name": self.name, "knob": knob, "knob_value": getattr(self, knob) if knob else None}}
 
     def knob_values(self) -> tuple[float, ...]:
         """Values of the knob to sweep for the cost-quality curve (empty when there is no knob)."""

@@ -73,6 +73,7 @@ class RandomRouter(Router):
     """
 
     name = "random"
+    transient = ("rng_",)
     knob = "expensive_share"
     knob_grid = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -276,6 +276,24 @@ class CascadeRouter(_ChainRouter):
         _, self.thresholds_, self.chain_ = best  # thresholds_ are used when threshold is None
         self.features_, self.heads_ = self._heads(table)
         self.signals_ = tuple(sorted(table.task_set().observable))
+
+    def to_state(self) -> dict[str, Any]:
+        """Chain, thresholds, the observable signals and the post-hoc heads (frozen) as JSON values and arrays."""
+        return {"chain": [int(j) for j in self.chain_], "thresholds": [float(t) for t in self.thresholds_],
+                "signals": list(self.signals_), "heads": [head.to_state() for head in self.heads_],
+                "features": None if self.features_ is None else self.features_.to_state()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.chain_ = tuple(int(j) for j in state["chain"])
+        self.thresholds_ = tuple(float(t) for t in state["thresholds"])
+        self.signals_ = tuple(str(x) for x in state["signals"])
+        self.features_ = None if state["features"] is None else PosthocFeatures.from_state(state["features"])
+        self.heads_ = [ValueHead.from_state(h) for h in state["heads"]]
+
+    def describe(self) -> dict[str, Any]:
+        return {"policy": {"name": self.name, "chain": [self.models_[j] for j in self.chain_],
+                           "thresholds": list(self._thresholds()), "knob": self.knob, "knob_value": self.threshold,
+                           "signals": list(self.signals_), "heads": [h.label for h in self.heads_]}}
 
     def _thresholds(self) -> tuple[float, ...]:
         return tuple(self.thresholds_) if self.threshold is None else (float(self.threshold),) * len(self.heads_)

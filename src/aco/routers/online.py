@@ -11,11 +11,12 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
+from aco.errors import ArtifactError
 from aco.online.bandits import REWARD_COST_WEIGHT, Bandit, Choice, LinUCB, PosteriorMeanGreedy, ThompsonSampling
 from aco.online.memory import InMemoryMemory, LoggedDecision, Memory
 from aco.online.orchestrator import OnlineDecision, Orchestrator, category_counts, clean_prior, task_features
@@ -24,6 +25,7 @@ from aco.records import Decision, Outcome
 from aco.routers.base import Router, Routing
 from aco.routers.decision import TaskContext, allowed_mask
 from aco.routers.registry import make_router, register
+from aco.routers.state import decode, encode
 
 MAX_PENDING = 100_000  # decisions whose outcome may still come back (oldest forgotten first)
 
@@ -32,6 +34,7 @@ class OnlineRouter(Router):
     """Shared parts: features, Memory, an exploration policy; subclasses choose the policy and kNN use."""
 
     knn_k_default: ClassVar[int] = 0
+    fits_empty = True  # a stream starts from an empty Memory
 
     def __init__(self, cost_weight: float = REWARD_COST_WEIGHT, seed: int = 0, n_features: int = 256,
                  prior: str | None = None, epsilon: float = 0.0, prior_weight: float = 20.0,
@@ -61,7 +64,7 @@ class OnlineRouter(Router):
         self._warm_policy(features, table)
         self.prior_router_ = make_router(self.prior).fit(table) if self.prior else None
         self.prior_n_by_category_ = category_counts(table.tasks["category"].to_numpy())
-        self.prior_cost_usd_ = table.cost_usd.mean(axis=0)
+        self.prior_cost_usd_ = np.asarray(self.mean_cost_usd_, dtype=float)
         self.pending_: OrderedDict[str, OnlineDecision] = OrderedDict()
 
     def _warm_policy(self, features: np.ndarray, table: OutcomeTable) -> None:
@@ -76,6 +79,30 @@ class OnlineRouter(Router):
     def reseed(self) -> None:
         """Restart the exploration's random stream at `seed` (`route` does this before every batch)."""
         self.orchestrator_.policy.reseed(self.seed)
+
+    def to_state(self) -> dict[str, Any]:
+        """Memory (every outcome it learned from), the prior's residuals, the policy's state and the prior."""
+        orch = self.orchestrator_
+        if not isinstance(orch.memory, InMemoryMemory):
+            raise ArtifactError(f"{self.name}: only an in-process Memory can be saved into an artifact")
+        return {"memory": orch.memory.to_state(), "residuals": dict(orch.residuals_),
+                "policy": orch.policy.to_state(), "prior_router": encode(self.prior_router_),
+                "prior_n_by_category": dict(self.prior_n_by_category_), "prior_cost_usd": self.prior_cost_usd_}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.orchestrator_ = self.make_orchestrator(self.models_, InMemoryMemory.from_state(state["memory"]))
+        self.orchestrator_.residuals_.update({str(k): np.asarray(v, float) for k, v in state["residuals"].items()})
+        self.orchestrator_.policy.load_state(state["policy"])
+        self.prior_router_ = decode(state["prior_router"])
+        self.prior_n_by_category_ = {str(k): float(v) for k, v in state["prior_n_by_category"].items()}
+        self.prior_cost_usd_ = np.asarray(state["prior_cost_usd"], float)
+        self.pending_ = OrderedDict()
+        self.reseed()
+
+    def describe(self) -> dict[str, Any]:
+        return {"policy": {"name": self.name, "bandit": type(self.orchestrator_.policy).__name__,
+                           "seed": self.seed, "epsilon": self.epsilon, "prior": self.prior,
+                           "memory_outcomes": len(self.orchestrator_.memory.outcomes())}}
 
     def _decide_row(self, task_id: str, category: str, features: np.ndarray, prior: np.ndarray | None,
                     allowed: np.ndarray | None = None) -> OnlineDecision:

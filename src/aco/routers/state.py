@@ -1,0 +1,108 @@
+"""Fitted router state as JSON values and numpy arrays: what `aco.artifacts` writes for every registered router.
+
+`encode` / `decode` turn plain fitted attributes (numbers, strings, arrays, lists, tuples, dicts, nested fitted
+routers) into JSON-able values and back; anything else is an `ArtifactError` naming the attribute, so a router
+with richer state (estimators, value heads, an online loop) writes its own `to_state` / `load_state`.
+`router_state` / `router_from_state` hold a whole fitted router inside another's state (e.g. a prior).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from aco.errors import ArtifactError
+from aco.records import ModelSpec
+
+if TYPE_CHECKING:
+    from aco.routers.base import Router
+
+_TUPLE, _ITEMS, _ROUTER = "__tuple__", "__items__", "__router__"
+
+
+def encode(value: Any, where: str = "state") -> Any:
+    """A JSON-able copy of `value` (arrays stay arrays: the artifact writer moves them into arrays.npz)."""
+    from aco.routers.base import Router
+
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise ArtifactError(f"{where}: object arrays cannot be saved safely")
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Router):
+        return {_ROUTER: router_state(value)}
+    if isinstance(value, tuple):
+        return {_TUPLE: [encode(v, where) for v in value]}
+    if isinstance(value, list):
+        return [encode(v, where) for v in value]
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) for k in value):
+            return {k: encode(v, f"{where}.{k}") for k, v in value.items()}
+        return {_ITEMS: [[encode(k, where), encode(v, where)] for k, v in value.items()]}
+    raise ArtifactError(f"{where}: a {type(value).__name__} cannot be saved")
+
+
+def decode(value: Any) -> Any:
+    """The value `encode` was given (arrays come back as arrays)."""
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {_TUPLE}:
+            return tuple(decode(v) for v in value[_TUPLE])
+        if set(value) == {_ITEMS}:
+            return {_hashable(decode(k)): decode(v) for k, v in value[_ITEMS]}
+        if set(value) == {_ROUTER}:
+            return router_from_state(value[_ROUTER])
+        return {k: decode(v) for k, v in value.items()}
+    return value
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(_hashable(k) for k in key) if isinstance(key, list | tuple) else key
+
+
+def json_params(router: Router) -> dict[str, Any]:
+    """The router's parameters as JSON values (a router given as a parameter is named by its spec)."""
+    from aco.routers.base import Router
+    from aco.routers.registry import router_label
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Router):
+            return router_label(value)
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    return {k: plain(v) for k, v in router.get_params().items()}
+
+
+def router_state(router: Router) -> dict[str, Any]:
+    """A fitted router as one state value: its spec, parameters, candidate models and fitted state."""
+    from aco.routers.registry import router_label
+
+    return {"spec": router_label(router), "name": router.name, "params": json_params(router),
+            "models": [asdict(m) for m in router.model_specs_], "mean_cost_usd": np.asarray(router.mean_cost_usd_),
+            "state": router.to_state()}
+
+
+def router_from_state(state: Mapping[str, Any]) -> Router:
+    """The fitted router `router_state` wrote."""
+    from aco.routers.registry import make_router
+
+    fields = set(ModelSpec.__dataclass_fields__)
+    specs = tuple(ModelSpec(**{k: v for k, v in m.items() if k in fields}) for m in state["models"])
+    router = make_router(str(state["name"]), **dict(state["params"]))
+    router.spec_ = str(state["spec"])  # type: ignore[attr-defined]
+    router.with_models(specs, np.asarray(state["mean_cost_usd"], dtype=float))
+    router.load_state(dict(state["state"]))
+    return router
