@@ -73,6 +73,7 @@ class Router(ABC):
     multi_step: ClassVar[bool] = False  # reads runs or turns and may escalate or stop within a task
     fits_empty: ClassVar[bool] = False  # may start from no training outcomes at all (learns online)
     transient: ClassVar[tuple[str, ...]] = ()  # fitted attributes rebuilt after loading (random streams)
+    needs_columns: ClassVar[tuple[str, ...]] = ()  # task columns a table must have (e.g. the turns of a run)
 
     # --- parameters (scikit-learn conventions) -------------------------------------------------------
     @classmethod
