@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from aco.datasets.location import resolve_data_dir
+from aco.datasets.routerbench import unwrap_prompt
 from aco.server.launch import free_port, start, stop, write_config
-from aco.server.replay_upstream import prompt_text
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "aco.toml"
 MODEL = "gpt-3.5-turbo-1106"  # what direct and LiteLLM calls ask for (aco routes by itself)
@@ -34,7 +34,7 @@ CATEGORY = "arc-challenge"
 
 def _prompts(data_dir: Path, n: int) -> list[str]:
     frame = pd.read_csv(data_dir / "routerbench" / "arc_challenge_test.csv", nrows=n)
-    return [prompt_text(p) for p in frame["prompt"]]
+    return [unwrap_prompt(p) for p in frame["prompt"]]
 
 
 def _timed(url: str, model: str, prompts: list[str], headers: dict[str, str], warmup: int) -> np.ndarray:

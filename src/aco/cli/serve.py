@@ -44,18 +44,24 @@ def serve(config: Annotated[Path | None, typer.Option(help="TOML config (default
 def replay_upstream(port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
                     host: HostOption = "127.0.0.1", data_dir: DataDirOption = None,
                     chunk_delay_ms: Annotated[float, typer.Option(help="Delay before each streamed chunk.")] = 0.0,
+                    trajectories: Annotated[str | None, typer.Option(
+                        help="Also serve a SWE-bench pair's recorded agent turns (lm32b-sonnet).")] = None,
                     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning") -> None:
-    """Serve RouterBench's recorded responses as an OpenAI-compatible endpoint (offline upstream)."""
+    """Serve recorded responses as an OpenAI-compatible endpoint (offline upstream): RouterBench's, and with
+    --trajectories a SWE-agent pair's turns."""
     import uvicorn
 
     from aco.datasets.location import resolve_data_dir
-    from aco.server.replay_upstream import ReplayBook, create_replay_app
+    from aco.server.replay_upstream import ReplayBook, TrajectoryBook, create_replay_app
+    from aco.trajectories.pairs import load_pair_table
 
     folder = resolve_data_dir(data_dir if data_dir is not None else AcoSettings().data_dir)
     book = ReplayBook.from_data_dir(folder)
+    turns = TrajectoryBook(load_pair_table(folder, trajectories)) if trajectories else None
+    extra = f"; {turns.table.n_tasks} recorded {trajectories} tasks" if turns else ""
     typer.echo(f"replay upstream on http://{host}:{port}/v1 ({len(book)} recorded prompts x "
-               f"{len(book.models)} models from {folder / 'routerbench'})")
-    uvicorn.run(create_replay_app(book, chunk_delay_ms=chunk_delay_ms), host=host, port=port,
+               f"{len(book.models)} models from {folder / 'routerbench'}{extra})")
+    uvicorn.run(create_replay_app(book, chunk_delay_ms=chunk_delay_ms, trajectories=turns), host=host, port=port,
                 log_level=log_level, access_log=False)
 
 

@@ -143,8 +143,8 @@ class TaskHandle:
         with self._state.lock:
             ctx = self.context("", conversation)
             decision = live.router.decide(ctx)
-            if decision.action != "escalate":
-                return None
+            if decision.action != "escalate" or decision.model in {run.model for run in ctx.runs}:
+                return None  # the latest result stands (a model that already ran here is not run again)
             return self._commit(live, ctx, decision, (), True, "")
 
     def _new_request(self) -> None:
@@ -339,7 +339,8 @@ class Optimizer:
                          for name, profile in config.profiles.items()}
         for live in self.profiles.values():
             _warm_up(live)
-        self._tasks: OrderedDict[str, _TaskState] = OrderedDict()
+        self._tasks: OrderedDict[tuple[str, str], _TaskState] = OrderedDict()  # (profile, task id) -> state
+        self._profile_of: dict[str, str] = {}  # task id -> the profile that routed it last
         self._tasks_lock = threading.Lock()
         self._max_tasks = max_tasks
         self._stats_at = 0.0
@@ -369,29 +370,33 @@ class Optimizer:
 
     def task(self, task_id: str, *, profile: str | None = None, category: str = "", budget_usd: float | None = None,
              text: str = "", source: str = "") -> TaskHandle:
-        """The live task `task_id` (created on first use; later calls keep its profile, labels and text). Its
-        budget is opened in the store together with its first reservation."""
+        """The live task `task_id` of a profile (created on first use; later calls keep its labels and text). Its
+        budget is opened in the store together with its first reservation; routing state is per profile."""
         name = profile or self.default_profile()
         live = self.profile(name)
+        key = (name, task_id)
         with self._tasks_lock:
-            state = self._tasks.get(task_id)
+            state = self._tasks.get(key)
+            self._profile_of[task_id] = name
             if state is None:
                 budget = budget_usd if budget_usd is not None else live.config.default_budget_usd
                 if budget is not None and budget < 0:
                     raise ValueError(f"budget_usd must be >= 0, got {budget}")
                 state = _TaskState(profile=name, category=category, text=text, source=source, budget_usd=budget)
-                self._tasks[task_id] = state
+                self._tasks[key] = state
                 while len(self._tasks) > self._max_tasks:
-                    self._tasks.popitem(last=False)
+                    (_, old_id), _ = self._tasks.popitem(last=False)
+                    self._profile_of.pop(old_id, None)
             else:
-                self._tasks.move_to_end(task_id)
+                self._tasks.move_to_end(key)
         return TaskHandle(self, task_id, state.text, state)
 
     def record_outcome(self, rec: OutcomeRecord, *, profile: str | None = None) -> None:
         """Persist an outcome, feed it to the routers that can choose its model and call the learner hook."""
         self.store.record_outcome(rec)
         with self._tasks_lock:
-            state = self._tasks.get(rec.task_id)
+            routed_by = self._profile_of.get(rec.task_id)
+            state = self._tasks.get((profile or routed_by or "", rec.task_id))
         category = rec.category or (state.category if state else "")
         name = profile or (state.profile if state else None)
         stored = self.store.get_decision(rec.decision_id) if rec.decision_id else None
