@@ -42,6 +42,8 @@ def task_features(tasks: pd.DataFrame, n_features: int = 256) -> np.ndarray:
     """
     from sklearn.feature_extraction.text import HashingVectorizer
 
+    if len(tasks) == 0:
+        return np.zeros((0, n_features))
     ids = pd.Series(tasks.index.astype(str), index=tasks.index).str.replace(r"[^A-Za-z]+", " ", regex=True)
     docs = ("cat_" + tasks["category"].astype(str) + " src_" + tasks["source"].astype(str) + " "
             + ids + " " + tasks["text"].astype(str).str.slice(0, 4000))
