@@ -11,8 +11,8 @@ import pytest
 from aco.artifacts import load_router, save_router
 from aco.controllers.base import RouterController, replay_controller
 from aco.datasets.table import OutcomeTable
-from aco.evaluation.bench import run_bench
 from aco.evaluation.protocol import holdout_split
+from aco.evaluation.replay import Decisions
 from aco.routers.decision import TaskContext, context_from_row
 from aco.routers.escalation import ValueHeadRouter
 from aco.routers.registry import make_router
@@ -61,16 +61,23 @@ def test_before_turn_k_and_unreadable_conversations_stay_cheap(split: tuple[Outc
 
 def test_escalation_pays_the_cheap_turns_then_the_strong_run(split: tuple[OutcomeTable, OutcomeTable,
                                                                             ValueHeadRouter]) -> None:
-    train, test, _ = split
-    result = run_bench(train, ["value-head"], test_table=test)
-    run = result.runs[0]
-    up = run.decisions.model_idx == 1
+    _, test, router = split
+    routing = router.route_table(test)
+    decisions = Decisions(routing.model_idx, routing.paid(2), routing.extra_cost_usd, routing.abstain)
+    up = decisions.model_idx == 1
     trajectories = {t: _traj(test, i) for i, t in enumerate(test.task_ids)}
     so_far = cost_so_far_usd(trajectories, test.task_ids, 3)
     expected = np.where(up, so_far + test.cost_usd[:, 1], test.cost_usd[:, 0])
-    np.testing.assert_allclose(run.decisions.cost_usd(test), expected)
-    stop = make_router("value-head", stop_value_usd=0.01, value_usd=0.1).fit(train).route_table(test)
-    assert stop.abstain is not None and stop.abstain.any()  # P x $0.01 never pays the remaining run: stop
+    np.testing.assert_allclose(decisions.cost_usd(test), expected)
+    router.set_params(stop_value_usd=0.01, value_usd=0.1)  # routing-time: no success pays a switch, and
+    try:  # P x $0.01 never pays the rest of a run: every run stops at turn K, paying turns 1..K, no result
+        stopped = router.route_table(test)
+    finally:
+        router.set_params(stop_value_usd=None, value_usd=None)
+    assert stopped.abstain is not None and stopped.abstain.all()
+    gave_up = Decisions(stopped.model_idx, stopped.paid(2), stopped.extra_cost_usd, stopped.abstain)
+    np.testing.assert_allclose(gave_up.cost_usd(test), so_far)
+    assert gave_up.score(test).sum() == 0.0
 
 
 def _traj(table: OutcomeTable, row: int) -> object:
