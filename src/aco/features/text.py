@@ -58,14 +58,29 @@ class HashedTextSVD:
         self.components_: np.ndarray | None = None
 
     def _weighted(self, tasks: pd.DataFrame) -> sparse.csr_matrix:
-        """Kept-bucket counts times IDF, L2-normalised per task."""
+        """Kept-bucket counts times IDF, L2-normalised per task.
+
+        The kept buckets are picked by filtering each row's entries through a bucket -> position table and scaled
+        elementwise (no sparse slicing or diagonal products: their per-call cost is what one request paid). One code
+        path for one request and a whole table, so a request's row is bit-identical to its row in the table."""
         assert self.kept_ is not None and self.idf_ is not None
         vectorizer = HashingVectorizer(n_features=self.n_hash, ngram_range=(1, 2), alternate_sign=False,
                                        norm=None, lowercase=True)
-        counts = sparse.csr_matrix(vectorizer.transform(task_texts(tasks)))[:, self.kept_]
-        weighted = sparse.csr_matrix(counts.multiply(self.idf_[None, :]))
+        counts = sparse.csr_matrix(vectorizer.transform(task_texts(tasks)))
+        position = self.__dict__.get("_position")
+        if position is None:
+            position = np.full(self.n_hash, -1, dtype=np.int64)
+            position[self.kept_] = np.arange(len(self.kept_))
+            self._position = position
+        where = position[counts.indices]
+        keep = where >= 0
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))[keep]
+        data = counts.data[keep] * self.idf_[where[keep]]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=counts.shape[0]))])
+        weighted = sparse.csr_matrix((data, where[keep], indptr), shape=(counts.shape[0], len(self.kept_)))
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
-        return sparse.csr_matrix(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ weighted)
+        weighted.data = weighted.data * (1.0 / np.maximum(norms, 1e-12))[rows]
+        return weighted
 
     def fit(self, tasks: pd.DataFrame) -> Self:
         vectorizer = HashingVectorizer(n_features=self.n_hash, ngram_range=(1, 2), alternate_sign=False,
