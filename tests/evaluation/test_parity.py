@@ -108,7 +108,8 @@ def test_seeded_thompson_then_learning_from_the_proxy_store(live: Live, data_dir
     assert min(d.propensity for d in logged.values() if d.task_id != "warm-up") < 1.0  # it explores
     runner = CliRunner()
     evaluated = runner.invoke(build_app(), ["evaluate-log", "--log", live.store_url, "--policy", "dimension-best",
-                                            "--dataset", "routerbench-mbpp", "--data-dir", str(data_dir)])
+                                            "--dataset", "routerbench-mbpp", "--profile", "thompson-mbpp",
+                                            "--data-dir", str(data_dir)])
     assert evaluated.exit_code == 0, evaluated.output
     assert "from 128 logged decisions" in " ".join(evaluated.output.split()) and "snips" in evaluated.output
     out = tmp_path / "learned.aco"

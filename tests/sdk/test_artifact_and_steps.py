@@ -153,3 +153,28 @@ def test_step_routing_all_edits_budget_and_disabled(tmp_path: Path) -> None:
     assert [other.route(step_kind=k).model for k in ("read", "edit", "read")] == ["m-big"] * 3  # off by default
     opt.close()
     plain.close()
+
+
+def test_served_cascade_needing_unobservable_signals_fails_at_startup(tmp_path: Path) -> None:
+    """A cascade trained on agent-run signals (api_calls) cannot verify a live chat answer: startup says so."""
+    import numpy as np
+    import pandas as pd
+
+    from aco.artifacts import save_router
+    from aco.datasets.table import OutcomeTable
+    from aco.records import ModelSpec
+    from aco.routers.registry import make_router
+
+    rng = np.random.default_rng(0)
+    n = 120
+    calls = rng.integers(5, 60, size=(n, 3)).astype(float)
+    score = (calls < 30).astype(float)
+    table = OutcomeTable(name="agent runs", tasks=pd.DataFrame({"text": ["t"] * n, "category": ["c"] * n},
+                                                                index=[f"t{i}" for i in range(n)]),
+                         models=(ModelSpec("m-small", tier=0), ModelSpec("m-mid", tier=1), ModelSpec("m-big", tier=3)),
+                         score=score, cost_usd=np.tile([0.001, 0.002, 0.01], (n, 1)), signals={"api_calls": calls},
+                         observable_signals=("api_calls",))
+    save_router(make_router("cascade:m-small>m-big").fit(table), table, tmp_path / "cascade.aco")
+    with pytest.raises(ArtifactError, match=r"profile 'p': router artifact .*cascade\.aco: the cascade router reads "
+                                            r"signals \['api_calls'\] that a live call does not show"):
+        Optimizer.from_config(_write_toml(tmp_path, str(tmp_path / "cascade.aco")))
