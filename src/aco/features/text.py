@@ -61,8 +61,9 @@ class HashedTextSVD:
         """Kept-bucket counts times IDF, L2-normalised per task.
 
         The kept buckets are picked by filtering each row's entries through a bucket -> position table and scaled
-        elementwise (no sparse slicing or diagonal products: their per-call cost is what one request paid). One code
-        path for one request and a whole table, so a request's row is bit-identical to its row in the table."""
+        elementwise (no sparse slicing or diagonal products: their per-call cost is what one request paid), with the
+        very arithmetic of those products (bit-identical features). One code path for one request and a whole table,
+        so a request's row is bit-identical to its row in the table."""
         assert self.kept_ is not None and self.idf_ is not None
         vectorizer = HashingVectorizer(n_features=self.n_hash, ngram_range=(1, 2), alternate_sign=False,
                                        norm=None, lowercase=True)
@@ -79,8 +80,13 @@ class HashedTextSVD:
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=counts.shape[0]))])
         weighted = sparse.csr_matrix((data, where[keep], indptr), shape=(counts.shape[0], len(self.kept_)))
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
-        weighted.data = weighted.data * (1.0 / np.maximum(norms, 1e-12))[rows]
-        return weighted
+        scaled = weighted.data * (1.0 / np.maximum(norms, 1e-12))[rows]
+        # each row's entries in reverse, the order a sparse diagonal product leaves them in: the SVD projection then
+        # sums in the same order as the features every saved artifact and published figure was computed with
+        reverse = np.repeat(indptr[:-1] + indptr[1:] - 1, np.diff(indptr)) - np.arange(len(scaled))
+        out = sparse.csr_matrix((scaled[reverse], weighted.indices[reverse], indptr), shape=weighted.shape)
+        out.has_sorted_indices = False
+        return out
 
     def fit(self, tasks: pd.DataFrame) -> Self:
         vectorizer = HashingVectorizer(n_features=self.n_hash, ngram_range=(1, 2), alternate_sign=False,
