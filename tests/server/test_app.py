@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +63,8 @@ def test_fallback_to_next_model_logs_both_decisions(store: Store, failure: str) 
     decisions = store.decisions("t1")
     assert [d.chosen_model for d in decisions] == ["m-small", "m-mid"]
     assert "fallback from m-small" in decisions[1].reason
+    assert [(d.status, d.cost_usd, d.fallback_from) for d in decisions] == [
+        ("failed", 0.0, ""), ("settled", 0.0005, "m-small")]
     budget = store.budget("t1")
     assert budget is not None and budget[1] == pytest.approx(0.0) and budget[2] == pytest.approx(0.0005)
     assert 'aco_fallbacks_total{from_model="m-small"' in metrics
@@ -120,19 +121,21 @@ def test_budget_downgrade_and_402(store: Store) -> None:
     assert "budget: downgraded" in hard.headers["x-aco-reason"]
     assert refused.status_code == 402 and refused.json()["error"]["code"] == "budget_exceeded"
     assert 'aco_budget_rejections_total{profile="p"} 1.0' in metrics
+    [refusal] = store.refusals()
+    assert (refusal.task_id, refusal.model, refusal.category) == ("b2", "m-small", "hard")
+    assert refusal.needed_usd == pytest.approx(0.001) and refusal.remaining_usd == pytest.approx(0.0001)
+    assert store.decisions("b2") == []
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'aco.db'}" if request.param == "sqlite" else os.environ.get("ACO_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("no PostgreSQL server: set ACO_TEST_POSTGRES_URL=postgresql+psycopg://... to test it")
-    s = Store.open(url)
-    with s.engine.begin() as conn:
-        for table in ("decisions", "outcomes", "budgets"):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
-    yield s
-    s.close()
+def test_settled_decision_carries_cost_usage_and_counterfactual(store: Store) -> None:
+    with _client(store, FakeUpstream()) as client:
+        reply = _chat(client, {"x-aco-category": "easy", "x-aco-task-id": "c1", "x-aco-budget-usd": "1"})
+    rec = store.get_decision(reply.headers["x-aco-decision-id"])
+    assert rec is not None and rec.chosen_model == "m-small"
+    assert (rec.status, rec.cost_usd) == ("settled", 0.0005)  # the upstream's reported cost
+    assert rec.usage is not None and (rec.usage.input_tokens, rec.usage.output_tokens) == (3, 5)
+    assert rec.counterfactual_usd == pytest.approx(0.01)  # m-big's price per call for the same tokens
+    assert store.budget("c1") == pytest.approx((1.0, 0.0, 0.0005))
 
 
 def test_concurrent_requests_never_overspend_one_budget(any_store: Store) -> None:

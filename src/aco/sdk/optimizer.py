@@ -18,9 +18,10 @@ from typing import Any
 
 from aco.config import AcoConfig, ProfileConfig, load_config
 from aco.errors import AcoError, ConfigError
+from aco.records import Usage
 from aco.sdk.artifact_prior import ArtifactPrior
 from aco.sdk.policy import Choice, LivePolicy, NoCandidateError, Prior, load_prior
-from aco.store import DecisionRecord, OutcomeRecord, Store
+from aco.store import DecisionRecord, OutcomeRecord, RefusalRecord, Store
 
 OutcomeHook = Callable[[OutcomeRecord], None]
 
@@ -151,7 +152,8 @@ class TaskHandle:
         rec = DecisionRecord(
             decision_id=decision.decision_id, task_id=self.task_id, profile=policy.name, step_kind=step_kind,
             category=self.category, candidates=choice.allowed, chosen_model=choice.model, propensity=1.0,
-            p_success_by_model=choice.p_success_by_model, reason=choice.reason, reserved_usd=reserved_usd)
+            p_success_by_model=choice.p_success_by_model, reason=choice.reason, reserved_usd=reserved_usd,
+            fallback_from=fallback_from)
         return decision, rec
 
     def _reserve_and_record(self, policy: LivePolicy, choice: Choice, step_kind: str, exclude: Sequence[str],
@@ -170,18 +172,32 @@ class TaskHandle:
                 return decision
         state = store.budget_state(self.task_id)
         left = f"{state.remaining_usd:.6f}" if state else "?"
+        cheapest = options[-1]
+        store.record_refusal(RefusalRecord(
+            task_id=self.task_id, profile=policy.name, model=cheapest.model, needed_usd=cheapest.expected_cost_usd,
+            remaining_usd=state.remaining_usd if state else None, category=self.category))
         raise BudgetExceededError(
             f"task {self.task_id!r}: budget exhausted ({left} USD left; the cheapest allowed model "
             f"{policy.allowed(self.category)[0]} needs more)")
 
     def observe(self, decision: RouteDecision, *, tokens: int | None = None, input_tokens: int = 0,
-                output_tokens: int = 0, cost_usd: float | None = None, observation: str = "") -> float:
-        """Settle the decision's reservation with the actual cost (given, or priced from the tokens)."""
-        if cost_usd is None:
+                output_tokens: int = 0, cost_usd: float | None = None, observation: str = "",
+                usage: Usage | None = None) -> float:
+        """Settle the decision: book the actual cost (given, else priced from the tokens) on the task's budget
+        and record it, the usage and the counterfactual (the same tokens on the profile's strongest candidate)
+        on the decision. Settling the same decision twice books nothing more."""
+        if usage is None:
             if tokens is not None and not (input_tokens or output_tokens):
                 output_tokens = tokens
-            cost_usd = self.optimizer.config_catalog.cost_usd(decision.model, input_tokens, output_tokens)
-        self.optimizer.store.settle(self.task_id, decision.reserved_usd, cost_usd)
+            usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+        catalog = self.optimizer.config_catalog
+        if cost_usd is None:
+            cost_usd = catalog.cost_usd(decision.model, usage.input_tokens, usage.output_tokens)
+        strongest = self.optimizer.policy(self.profile).strongest
+        counterfactual = (cost_usd if strongest == decision.model
+                          else catalog.cost_usd(strongest, usage.input_tokens, usage.output_tokens))
+        self.optimizer.store.settle_decision(decision.decision_id, cost_usd, usage=usage,
+                                             counterfactual_usd=counterfactual)
         return cost_usd
 
     def finish(self, success: bool, *, score: float | None = None, cost_usd: float | None = None,

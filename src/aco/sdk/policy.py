@@ -94,6 +94,11 @@ class LivePolicy:
                                      strong_for_all_edits=not profile.protected_paths,
                                      sticky_turns=profile.step_sticky_turns)
 
+    @property
+    def strongest(self) -> str:
+        """The candidate with the highest expected cost per call (the counterfactual of every call)."""
+        return self._by_cost[-1].name
+
     # --- estimates ---------------------------------------------------------------------------------
     def _prior_p(self, category: str, model: str) -> float:
         n, s = self.prior.counts.get((category, model)) or self.prior.counts.get((_ANY, model)) or (0.0, 0.0)

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from aco.config import AcoConfig
 from aco.errors import AcoError
+from aco.records import Usage
 from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHook, RouteDecision, TaskHandle
 from aco.sdk.optimizer import UnknownProfileError
 from aco.sdk.policy import Prior
@@ -88,7 +89,17 @@ def _decision_json(d: RouteDecision, profile: str, fallbacks: list[str]) -> dict
             "p_success_by_model": d.p_success_by_model, "reserved_usd": d.reserved_usd, "fallbacks": fallbacks}
 
 
-def _actual_cost_usd(proxy: Proxy, model: str, headers: httpx.Headers, payload: Any, reserved_usd: float) -> float:
+def _usage(payload: Any) -> Usage | None:
+    """Token usage of an OpenAI-style reply, when it reports any."""
+    usage = payload.get("usage") if isinstance(payload, dict) else None
+    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int) and usage.get("total_tokens"):
+        raw = usage.get("completion_tokens")
+        return Usage(input_tokens=max(usage["prompt_tokens"], 0), output_tokens=raw if isinstance(raw, int) else 0)
+    return None
+
+
+def _actual_cost_usd(proxy: Proxy, model: str, headers: httpx.Headers, usage: Usage | None,
+                     reserved_usd: float) -> float:
     """The call's cost: the upstream's recorded cost if it reports one, else priced from usage, else reserved."""
     recorded = headers.get("x-replay-cost-usd")
     if recorded is not None:
@@ -96,11 +107,8 @@ def _actual_cost_usd(proxy: Proxy, model: str, headers: httpx.Headers, payload: 
             return max(float(recorded), 0.0)
         except ValueError:
             pass
-    usage = payload.get("usage") if isinstance(payload, dict) else None
-    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int) and usage.get("total_tokens"):
-        raw = usage.get("completion_tokens")
-        completion = raw if isinstance(raw, int) else 0
-        return proxy.optimizer.config_catalog.cost_usd(model, usage["prompt_tokens"], completion)
+    if usage is not None:
+        return proxy.optimizer.config_catalog.cost_usd(model, usage.input_tokens, usage.output_tokens)
     return reserved_usd
 
 
@@ -137,7 +145,7 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
         try:
             reply = await _call(proxy, task, decision, body, stream, profile, failed)
         except UpstreamError as exc:
-            await proxy.run(proxy.optimizer.store.settle, task.task_id, decision.reserved_usd, 0.0)
+            await proxy.run(proxy.optimizer.store.settle_decision, decision.decision_id, 0.0, status="failed")
             if not exc.retryable:
                 return Response(exc.body or json.dumps({"error": {"message": str(exc)}}).encode(),
                                 status_code=exc.status, media_type="application/json")
@@ -189,7 +197,7 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     if stream:
         opened = await proxy.upstreams.stream(model.upstream, upstream_body)
         cost_usd = _actual_cost_usd(proxy, d.model, opened.response.headers, None, d.reserved_usd)
-        await proxy.run(proxy.optimizer.store.settle, task.task_id, d.reserved_usd, cost_usd)
+        await proxy.run(task.observe, d, cost_usd=cost_usd)
         proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
         proxy.metrics.upstream_latency.labels(d.model).observe(time.perf_counter() - start)
         return StreamingResponse(opened.iter_bytes(), media_type="text/event-stream", headers=headers)
@@ -199,8 +207,9 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
         payload = json.loads(reply.body)
     except ValueError:
         raise UpstreamError(f"upstream of {d.model!r} sent invalid JSON", status=502) from None
-    cost_usd = _actual_cost_usd(proxy, d.model, reply.headers, payload, d.reserved_usd)
-    await proxy.run(task.observe, d, cost_usd=cost_usd)
+    usage = _usage(payload)
+    cost_usd = _actual_cost_usd(proxy, d.model, reply.headers, usage, d.reserved_usd)
+    await proxy.run(task.observe, d, cost_usd=cost_usd, usage=usage)
     proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
     min_chars = proxy.optimizer.policy(profile).profile.verify_min_chars
     if min_chars and len(_answer_text(payload).strip()) < min_chars and d.model != task_strongest(proxy, task):
