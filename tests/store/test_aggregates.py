@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from aco.records import Usage
@@ -63,23 +64,36 @@ def test_totals_follow_the_money_conventions(filled: Store) -> None:
     assert (t.outcomes, t.successes) == (2, 1)
 
 
-def test_spend_series_buckets_by_decision_time(filled: Store) -> None:
-    bucket, points = agg.spend_series(filled)
-    assert bucket == 60  # 7,205 s span: 1 s, 5 s and 15 s buckets would be more than 240
+def test_rollup_buckets_by_decision_time(filled: Store) -> None:
+    rolled = agg.rollup(filled)
+    assert rolled.bucket_s == 60  # 7,205 s span: 1 s, 5 s and 15 s buckets would be more than 240
+    points = rolled.spend_series()
     assert sum(p[1] for p in points) == pytest.approx(agg.totals(filled).spent_usd)
     assert sum(p[3] for p in points) == 9
     first = points[0]
     assert first[0] == pytest.approx(T0 // 60 * 60) and first[1] == pytest.approx(3.0) and first[3] == 2
-    assert agg.spend_series(Store.open("sqlite://")) == (1, [])
+    profiles = {k: (n, s, c) for k, n, s, c in rolled.by("profile")}
+    assert profiles["q"] == (1, 4.0, 4.0) and profiles["p"][0] == 8
+    assert {k: n for k, n, _, _ in rolled.by("model")} == {"small": 3, "mid": 1, "big": 5}
+    empty = agg.rollup(Store.open("sqlite://"))
+    assert empty.rows == [] and empty.spend_series() == [] and agg.totals(Store.open("sqlite://")).decisions == 0
     assert agg.bucket_seconds(0, 100) == 1 and agg.bucket_seconds(0, 86400 * 2) == 900
 
 
-def test_task_results_pair_spend_with_the_last_outcome(filled: Store) -> None:
+def test_task_results_pair_spend_prediction_and_the_last_outcome(filled: Store) -> None:
     r = agg.task_results(filled)
-    got = sorted(zip(r.spent_usd.tolist(), r.counterfactual_usd.tolist(), r.success.tolist(), strict=True))
-    assert got == [(3.0, 11.0, 1.0), (4.0, 4.0, 0.0)]
-    filled.record_outcome(OutcomeRecord(task_id="t2", model="big", score=1.0, success=True))
-    assert sorted(agg.task_results(filled).success.tolist()) == [1.0, 1.0]
+    got = sorted(zip(r.spent_usd.tolist(), r.counterfactual_usd.tolist(), r.success.tolist(), r.p_success.tolist(),
+                     strict=True))
+    # t1: its last decision (d002, small, P 0.8); t2: the decision its outcome names (d003, big, P 0.9)
+    assert got == [(3.0, 11.0, 1.0, 0.8), (4.0, 4.0, 0.0, 0.9)]
+    filled.record_outcome(OutcomeRecord(task_id="t2", model="big", score=1.0, success=True))  # no decision named
+    filled.record_outcome(OutcomeRecord(task_id="t1", model="mid", score=1.0, success=True))  # not its model
+    filled.record_outcome(OutcomeRecord(task_id="nobody", model="small", score=1.0, success=True))
+    r = agg.task_results(filled)
+    rows = sorted(zip(r.spent_usd.tolist(), r.success.tolist(), r.p_success.tolist(), strict=True))
+    assert rows[0] == (0.0, 1.0, rows[0][2]) and np.isnan(rows[0][2])  # a task without decisions
+    assert np.isnan(rows[1][2]) and rows[1][:2] == (3.0, 1.0)
+    assert rows[2] == (4.0, 1.0, 0.9)  # t2's last decision is d003 (big)
 
 
 def test_success_escalations_fallbacks_failures_and_splits(filled: Store) -> None:
@@ -87,10 +101,6 @@ def test_success_escalations_fallbacks_failures_and_splits(filled: Store) -> Non
     assert agg.escalations(filled) == [("mid", "big", 1), ("small", "big", 1)]
     assert agg.fallbacks(filled) == [("small", "mid", 1)]
     assert agg.failures(filled) == [("small", 1)]
-    profiles = {k: (n, s, c) for k, n, s, c in agg.by_column(filled, "profile")}
-    assert profiles["q"] == (1, 4.0, 4.0) and profiles["p"][0] == 8
-    models = {k: n for k, n, _, _ in agg.by_column(filled, "chosen_model")}
-    assert models == {"small": 3, "mid": 1, "big": 5}
 
 
 def test_budgets_and_refusals(filled: Store) -> None:
@@ -101,10 +111,19 @@ def test_budgets_and_refusals(filled: Store) -> None:
     assert agg.refusals_by(filled) == [("p", "small", 1)]
 
 
-def test_calibration_uses_the_named_decision_else_the_latest_one_on_the_model(filled: Store) -> None:
-    filled.record_outcome(OutcomeRecord(task_id="nobody", model="small", score=1.0, success=True))
-    p, y = agg.calibration_pairs(filled)
-    assert sorted(zip(p.tolist(), y.tolist(), strict=True)) == [(0.8, 1.0), (0.9, 0.0)]
+def test_fingerprint_changes_with_every_write(filled: Store) -> None:
+    marks = [agg.fingerprint(filled)]
+    filled.settle_decision("d007", 0.5)
+    marks.append(agg.fingerprint(filled))
+    filled.record_outcome(OutcomeRecord(task_id="t3", model="big", score=1.0, success=True))
+    marks.append(agg.fingerprint(filled))
+    filled.record_refusal(RefusalRecord(task_id="t3", profile="p", model="small", needed_usd=1.0))
+    marks.append(agg.fingerprint(filled))
+    filled.record_decision(_decision(99, "t9", "small"))
+    marks.append(agg.fingerprint(filled))
+    filled.open_budget("t9", 1.0)
+    marks.append(agg.fingerprint(filled))
+    assert len(set(marks)) == len(marks) and agg.fingerprint(filled) == marks[-1]
 
 
 def test_decision_page_filters_and_paginates(filled: Store) -> None:

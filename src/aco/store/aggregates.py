@@ -69,11 +69,13 @@ class Totals:
 
 @dataclass(frozen=True, slots=True)
 class TaskResults:
-    """Per task with a reported outcome: its spend, its counterfactual and its last reported success."""
+    """Per task with a reported outcome: its spend, its counterfactual, its last reported success, and the
+    P(success) predicted for it (NaN when no decision matches the outcome)."""
 
     spent_usd: np.ndarray
     counterfactual_usd: np.ndarray
     success: np.ndarray
+    p_success: np.ndarray
 
 
 def _rows(store: Store, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
@@ -88,29 +90,94 @@ def _floor(store: Store, expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.func.floor(expr)
 
 
-def _p_chosen(store: Store) -> sa.ColumnElement[Any]:
-    """The decision's P(success) of the model it chose (from the JSON of P per candidate)."""
+def _p_chosen(store: Store, table: Any) -> sa.ColumnElement[Any]:
+    """A decision's P(success) of the model it chose (from the JSON of P per candidate); `table`: DECISIONS or an
+    alias of it."""
+    c = table.c
     if store.engine.dialect.name == "sqlite":
-        path = sa.literal('$."') + DEC.chosen_model + sa.literal('"')
-        return sa.case((sa.func.instr(DEC.chosen_model, '"') == 0, sa.func.json_extract(DEC.p_success_by_model, path)))
-    return sa.cast(DEC.p_success_by_model.op("->>")(DEC.chosen_model), sa.Float)
+        path = sa.literal('$."') + c.chosen_model + sa.literal('"')
+        return sa.case((sa.func.instr(c.chosen_model, '"') == 0, sa.func.json_extract(c.p_success_by_model, path)))
+    return sa.cast(c.p_success_by_model.op("->>")(c.chosen_model), sa.Float)
 
 
-def totals(store: Store) -> Totals:
-    decision_query = sa.select(
-        sa.func.count(), sa.func.count(sa.distinct(DEC.task_id)), sa.func.sum(SPENT), sa.func.sum(COUNTERFACTUAL),
-        sa.func.sum(sa.case((DEC.status == "open", DEC.reserved_usd), else_=0.0)),
-        sa.func.sum(sa.case((ESCALATED, 1), else_=0)), sa.func.sum(sa.case((FALLBACK, 1), else_=0)))
-    status_query = sa.select(DEC.status, sa.func.count()).group_by(DEC.status)
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Decisions summed per (time bucket, profile, model, status, escalated, fallback): one scan of the table
+    serves the totals, the spend series and the per-profile and per-model splits."""
+
+    bucket_s: int
+    # (bucket start, profile, model, status, escalated, fallback, decisions, spent, counterfactual, open reserved)
+    rows: list[tuple[float, str, str, str, bool, bool, int, float, float, float]]
+
+    def spend_series(self) -> list[tuple[float, float, float, int]]:
+        """[(bucket start, spent, counterfactual, decisions)], oldest first."""
+        series: dict[float, list[float]] = {}
+        for t, *_, n, spent, cf, _open in self.rows:
+            acc = series.setdefault(t, [0.0, 0.0, 0.0])
+            acc[0] += spent
+            acc[1] += cf
+            acc[2] += n
+        return [(t, a[0], a[1], int(a[2])) for t, a in sorted(series.items())]
+
+    def by(self, field: str) -> list[tuple[str, int, float, float]]:
+        """(value, decisions, spent, counterfactual) per `profile` or `model`, dearest first."""
+        col = {"profile": 1, "model": 2}[field]
+        acc: dict[str, list[float]] = {}
+        for row in self.rows:
+            a = acc.setdefault(str(row[col]), [0.0, 0.0, 0.0])
+            a[0] += row[6]
+            a[1] += row[7]
+            a[2] += row[8]
+        return sorted(((k, int(a[0]), a[1], a[2]) for k, a in acc.items()), key=lambda r: (-r[2], r[0]))
+
+
+def rollup(store: Store) -> Rollup:
+    """One GROUP BY over the decisions (after their first and last time, which set the bucket)."""
+    with store.engine.connect() as conn:
+        first, last = conn.execute(sa.select(sa.func.min(DEC.created_at), sa.func.max(DEC.created_at))).one()
+    if first is None:
+        return Rollup(BUCKETS_S[0], [])
+    bucket = bucket_seconds(float(first), float(last))
+    key = _floor(store, DEC.created_at / bucket).label("bucket")
+    esc = sa.case((ESCALATED, 1), else_=0).label("esc")
+    fb = sa.case((FALLBACK, 1), else_=0).label("fb")
+    query = (sa.select(key, DEC.profile, DEC.chosen_model, DEC.status, esc, fb, sa.func.count(), sa.func.sum(SPENT),
+                       sa.func.sum(COUNTERFACTUAL),
+                       sa.func.sum(sa.case((DEC.status == "open", DEC.reserved_usd), else_=0.0)))
+             .group_by(key, DEC.profile, DEC.chosen_model, DEC.status, esc, fb))
+    rows = [(float(k) * bucket, str(p), str(m), str(st), bool(e), bool(f), int(n), float(s or 0.0), float(c or 0.0),
+             float(o or 0.0)) for k, p, m, st, e, f, n, s, c, o in _rows(store, query)]
+    return Rollup(bucket, rows)
+
+
+def totals(store: Store, rolled: Rollup | None = None) -> Totals:
+    rolled = rolled if rolled is not None else rollup(store)
+    statuses: dict[str, int] = {}
+    for row in rolled.rows:
+        statuses[row[3]] = statuses.get(row[3], 0) + row[6]
+    tasks_query = sa.select(sa.func.count()).select_from(sa.select(DEC.task_id).distinct().subquery())
     outcome_query = sa.select(sa.func.count(), sa.func.sum(sa.case((OUT.success, 1), else_=0)))
     with store.engine.connect() as conn:
-        n, tasks, spent, cf, reserved, esc, fb = conn.execute(decision_query).one()
-        statuses = {str(s): int(c) for s, c in conn.execute(status_query).all()}
+        tasks = conn.execute(tasks_query).scalar()
         outcomes, successes = conn.execute(outcome_query).one()
-    return Totals(decisions=int(n), tasks=int(tasks), spent_usd=float(spent or 0.0),
-                  counterfactual_usd=float(cf or 0.0), open_reserved_usd=float(reserved or 0.0),
-                  escalations=int(esc or 0), fallbacks=int(fb or 0), by_status=statuses,
-                  outcomes=int(outcomes), successes=int(successes or 0))
+    r = rolled.rows
+    return Totals(decisions=sum(x[6] for x in r), tasks=int(tasks or 0), spent_usd=sum(x[7] for x in r),
+                  counterfactual_usd=sum(x[8] for x in r), open_reserved_usd=sum(x[9] for x in r),
+                  escalations=sum(x[6] for x in r if x[4]), fallbacks=sum(x[6] for x in r if x[5]),
+                  by_status=statuses, outcomes=int(outcomes), successes=int(successes or 0))
+
+
+def fingerprint(store: Store) -> tuple[Any, ...]:
+    """A cheap mark of the store's state (index-backed counts and ids): any new or settled decision, outcome,
+    budget or refusal changes it (a decision is settled once, which lowers the count of open ones)."""
+    refusal = BUDGET_REFUSALS.c.refusal_id
+    with store.engine.connect() as conn:
+        decisions = conn.execute(sa.select(sa.func.count()).select_from(DECISIONS)).scalar()
+        still_open = conn.execute(sa.select(sa.func.count()).where(DEC.status == "open")).scalar()
+        outcomes = conn.execute(sa.select(sa.func.count(), sa.func.max(OUT.outcome_id))).one()
+        refusals = conn.execute(sa.select(sa.func.count(), sa.func.max(refusal))).one()
+        budgets = conn.execute(sa.select(sa.func.count()).select_from(BUDGETS)).scalar()
+    return (decisions, still_open, *outcomes, *refusals, budgets)
 
 
 def bucket_seconds(first_s: float, last_s: float) -> int:
@@ -119,31 +186,34 @@ def bucket_seconds(first_s: float, last_s: float) -> int:
     return next((b for b in BUCKETS_S if span / b <= MAX_BUCKETS), BUCKETS_S[-1])
 
 
-def spend_series(store: Store) -> tuple[int, list[tuple[float, float, float, int]]]:
-    """(bucket seconds, [(bucket start, spent, counterfactual, decisions)]) by decision time, oldest first."""
-    with store.engine.connect() as conn:
-        first, last = conn.execute(sa.select(sa.func.min(DEC.created_at), sa.func.max(DEC.created_at))).one()
-    if first is None:
-        return BUCKETS_S[0], []
-    bucket = bucket_seconds(float(first), float(last))
-    key = _floor(store, DEC.created_at / bucket).label("bucket")
-    query = (sa.select(key, sa.func.sum(SPENT), sa.func.sum(COUNTERFACTUAL), sa.func.count())
-             .group_by(key).order_by(key))
-    return bucket, [(float(k) * bucket, float(s or 0.0), float(c or 0.0), int(n)) for k, s, c, n in _rows(store, query)]
-
-
 def task_results(store: Store) -> TaskResults:
-    """Spend, counterfactual and last reported success of every task that has an outcome."""
-    last = sa.select(OUT.task_id, sa.func.max(OUT.outcome_id).label("outcome_id")).group_by(OUT.task_id).subquery()
-    reported = (sa.select(OUTCOMES.c.task_id, OUTCOMES.c.success)
-                .join(last, OUTCOMES.c.outcome_id == last.c.outcome_id).subquery())
-    spend = (sa.select(DEC.task_id, sa.func.sum(SPENT).label("spent"), sa.func.sum(COUNTERFACTUAL).label("cf"))
-             .where(DEC.task_id.in_(sa.select(OUT.task_id))).group_by(DEC.task_id).subquery())
-    query = (sa.select(reported.c.success, sa.func.coalesce(spend.c.spent, 0.0), sa.func.coalesce(spend.c.cf, 0.0))
-             .select_from(reported.outerjoin(spend, reported.c.task_id == spend.c.task_id)))
-    rows = _rows(store, query)
-    data = np.array([(float(bool(s)), float(sp), float(cf)) for s, sp, cf in rows], dtype=np.float64).reshape(-1, 3)
-    return TaskResults(spent_usd=data[:, 1], counterfactual_usd=data[:, 2], success=data[:, 0])
+    """Every task with a reported outcome, in one query: its decisions' spend and counterfactual, its last
+    outcome, and the prediction that outcome is checked against: the P(success) the decision the outcome names
+    gave its model, else the one the task's last decision gave its model when that is the outcome's model."""
+    with_outcome = sa.select(OUT.task_id)
+    per_task = (sa.select(DEC.task_id, sa.func.sum(SPENT).label("spent"), sa.func.sum(COUNTERFACTUAL).label("cf"),
+                          sa.func.max(DEC.created_at).label("last_t"))
+                .where(DEC.task_id.in_(with_outcome)).group_by(DEC.task_id).subquery())
+    last = sa.select(OUT.task_id, sa.func.max(OUT.outcome_id).label("oid")).group_by(OUT.task_id).subquery()
+    outcome, last_decision, named = OUTCOMES.alias("o"), DECISIONS.alias("dl"), DECISIONS.alias("dn")
+    joined = (last.join(outcome, outcome.c.outcome_id == last.c.oid)
+              .outerjoin(per_task, per_task.c.task_id == last.c.task_id)
+              .outerjoin(last_decision, sa.and_(last_decision.c.task_id == per_task.c.task_id,
+                                                last_decision.c.created_at == per_task.c.last_t))
+              .outerjoin(named, named.c.decision_id == outcome.c.decision_id))
+    predicted = sa.case(
+        (outcome.c.decision_id.is_not(None), _p_chosen(store, named)),
+        (last_decision.c.chosen_model == outcome.c.model, _p_chosen(store, last_decision)))
+    query = sa.select(last.c.task_id, outcome.c.success, sa.func.coalesce(per_task.c.spent, 0.0),
+                      sa.func.coalesce(per_task.c.cf, 0.0), predicted).select_from(joined)
+    seen: set[str] = set()
+    data = []
+    for task_id, success, spent, cf, p in _rows(store, query):
+        if task_id not in seen:  # two last decisions at the same instant: keep one
+            seen.add(task_id)
+            data.append((float(spent), float(cf), float(bool(success)), float("nan") if p is None else float(p)))
+    arr = np.array(data, dtype=np.float64).reshape(-1, 4)
+    return TaskResults(spent_usd=arr[:, 0], counterfactual_usd=arr[:, 1], success=arr[:, 2], p_success=arr[:, 3])
 
 
 def success_cells(store: Store) -> list[tuple[str, str, int, int]]:
@@ -179,14 +249,6 @@ def failures(store: Store) -> list[tuple[str, int]]:
     return [(str(m), int(n)) for m, n in _rows(store, query)]
 
 
-def by_column(store: Store, column: str) -> list[tuple[str, int, float, float]]:
-    """(value, decisions, spent, counterfactual) per value of `profile` or `chosen_model`, dearest first."""
-    key = DEC[column]
-    query = (sa.select(key, sa.func.count(), sa.func.sum(SPENT), sa.func.sum(COUNTERFACTUAL))
-             .group_by(key).order_by(sa.func.sum(SPENT).desc(), key))
-    return [(str(k), int(n), float(s or 0.0), float(c or 0.0)) for k, n, s, c in _rows(store, query)]
-
-
 def budget_totals(store: Store) -> dict[str, float]:
     """Tasks with a budget and the sums of their limits, reservations and spend; refusals and what they asked."""
     b, r = BUDGETS.c, BUDGET_REFUSALS.c
@@ -208,37 +270,21 @@ def refusals_by(store: Store) -> list[tuple[str, str, int]]:
     return [(str(p), str(m), int(n)) for p, m, n in _rows(store, query)]
 
 
-def calibration_pairs(store: Store) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted P(success), realised success) per reported outcome: the P the decision it names gave its
-    model, else that of the task's latest decision that chose the outcome's model (outcomes matching none
-    are left out)."""
-    p = _p_chosen(store)
-    named = sa.select(p).where(DEC.decision_id == OUT.decision_id).limit(1).scalar_subquery()
-    latest = (sa.select(p).where(DEC.task_id == OUT.task_id).where(DEC.chosen_model == OUT.model)
-              .order_by(DEC.created_at.desc()).limit(1).scalar_subquery())
-    predicted = sa.case((OUT.decision_id.is_not(None), named), else_=latest).label("p")
-    inner = sa.select(predicted, OUT.success.label("success")).subquery()
-    query = sa.select(inner.c.p, inner.c.success).where(inner.c.p.is_not(None))
-    rows = _rows(store, query)
-    data = np.array([(float(pv), float(bool(s))) for pv, s in rows], dtype=np.float64).reshape(-1, 2)
-    return data[:, 0], data[:, 1]
-
-
 def filter_options(store: Store) -> dict[str, list[str]]:
-    """The distinct profiles, chosen models and step kinds, for the table's filters."""
-    with store.engine.connect() as conn:
-        out = {name: sorted(str(v) for v in conn.execute(sa.select(col).distinct()).scalars())
-               for name, col in (("profiles", DEC.profile), ("models", DEC.chosen_model), ("steps", DEC.step_kind))}
-    out["steps"] = [s if s else NO_STEP for s in out["steps"]]
-    return out
+    """The distinct profiles, chosen models and step kinds, for the table's filters (one scan)."""
+    query = sa.select(DEC.profile, DEC.chosen_model, DEC.step_kind).distinct()
+    rows = _rows(store, query)
+    return {"profiles": sorted({str(r[0]) for r in rows}), "models": sorted({str(r[1]) for r in rows}),
+            "steps": sorted({str(r[2]) or NO_STEP for r in rows})}
 
 
 def decision_page(store: Store, flt: DecisionFilter, offset: int, limit: int) -> tuple[int, list[DecisionRecord]]:
     """(matching decisions, the page of them from `offset`), newest first."""
     where = flt.where()
     count = sa.select(sa.func.count()).select_from(DECISIONS).where(*where)
-    page = (sa.select(DECISIONS).where(*where).order_by(DEC.created_at.desc(), DEC.decision_id.desc())
-            .offset(offset).limit(limit))
+    order = (DEC.created_at.desc(), DEC.decision_id.desc())
+    ids = sa.select(DEC.decision_id).where(*where).order_by(*order).offset(offset).limit(limit)  # narrow sort
+    page = sa.select(DECISIONS).where(DEC.decision_id.in_(ids.scalar_subquery())).order_by(*order)
     with store.engine.connect() as conn:
         total = int(conn.execute(count).scalar() or 0)
         rows = [_decision_from(row) for row in conn.execute(page).mappings()]

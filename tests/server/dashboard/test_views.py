@@ -143,3 +143,14 @@ def test_one_replica_shows_every_replica_data(tmp_path: Path) -> None:
         _traffic(replica_a)
         seen = replica_b.get("/dashboard/api/summary", headers=AUTH).json()["totals"]
         assert seen["decisions"] == 8 and seen["outcomes"] == 4
+
+
+def test_summary_is_recomputed_only_when_the_store_changed(store: Store) -> None:
+    with _client(store) as client:
+        _traffic(client)
+        first = client.get("/dashboard/api/summary", headers=AUTH).json()
+        again = client.get("/dashboard/api/summary", headers=AUTH).json()
+        assert again["generated_at"] == first["generated_at"] and again["checked_at"] > first["checked_at"]
+        client.post("/v1/outcomes", headers=AUTH, json={"task_id": "a-1", "success": False})
+        changed = client.get("/dashboard/api/summary", headers=AUTH).json()
+        assert changed["generated_at"] > first["generated_at"] and changed["totals"]["outcomes"] == 5

@@ -1,20 +1,21 @@
 """The dashboard's figures as JSON-ready dicts, from the store's aggregate queries (no request state).
 
 Savings and success carry a 95% bootstrap CI over the tasks with a reported outcome (tasks resampled with
-their spend, counterfactual and last reported success); calibration bins every reported outcome by the
-P(success) its decision gave the model it chose.
+their spend, counterfactual and last reported success); calibration bins those tasks by the P(success) their
+decision gave the model the outcome is about.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
-from aco.evaluation.metrics import bootstrap_ratio_ci, reliability
+from aco.evaluation.metrics import bootstrap_rate_ci, bootstrap_ratio_ci, reliability
 from aco.store import Store
 from aco.store import aggregates as agg
 from aco.store.records import DecisionRecord
@@ -40,7 +41,7 @@ def reported(results: agg.TaskResults, seed: int = 0) -> dict[str, Any]:
         "savings_share": _finite(1.0 - spent / cf) if cf > 0 else None,
         "savings_share_ci": _ci((1.0 - ratio_hi, 1.0 - ratio_lo)),
         "success_rate": _finite(float(results.success.mean())) if n else None,
-        "success_rate_ci": _ci(bootstrap_ratio_ci(results.success, np.ones(n), seed=seed)),
+        "success_rate_ci": _ci(bootstrap_rate_ci(int(results.success.sum()), n, seed=seed)),
     }
 
 
@@ -55,18 +56,19 @@ def calibration(p: np.ndarray, success: np.ndarray, bins: int = CALIBRATION_BINS
 
 def summary(store: Store) -> dict[str, Any]:
     """Every figure of the dashboard except the decisions table."""
-    totals = agg.totals(store)
-    bucket_s, series = agg.spend_series(store)
-    p, success = agg.calibration_pairs(store)
+    rolled = agg.rollup(store)
+    totals = agg.totals(store, rolled)
+    results = agg.task_results(store)
+    known = ~np.isnan(results.p_success)
     return {
         "generated_at": time.time(),
         "backend": store.engine.dialect.name,
         "totals": {**asdict(totals), "savings_usd": totals.counterfactual_usd - totals.spent_usd,
                    "savings_share": (1.0 - totals.spent_usd / totals.counterfactual_usd)
                    if totals.counterfactual_usd > 0 else None},
-        "reported": reported(agg.task_results(store)),
-        "spend": {"bucket_s": bucket_s, "points": [{"t": t, "spent_usd": s, "counterfactual_usd": c, "decisions": n}
-                                                   for t, s, c, n in series]},
+        "reported": reported(results),
+        "spend": {"bucket_s": rolled.bucket_s, "points": [
+            {"t": t, "spent_usd": s, "counterfactual_usd": c, "decisions": n} for t, s, c, n in rolled.spend_series()]},
         "success": [{"model": m, "category": c, "outcomes": n, "successes": s}
                     for m, c, n, s in agg.success_cells(store)],
         "escalations": [{"from": a, "to": b, "decisions": n} for a, b, n in agg.escalations(store)],
@@ -75,10 +77,10 @@ def summary(store: Store) -> dict[str, Any]:
         "budgets": agg.budget_totals(store),
         "refusals": [{"profile": pr, "model": m, "refusals": n} for pr, m, n in agg.refusals_by(store)],
         "by_profile": [{"profile": k, "decisions": n, "spent_usd": s, "counterfactual_usd": c}
-                       for k, n, s, c in agg.by_column(store, "profile")],
+                       for k, n, s, c in rolled.by("profile")],
         "by_model": [{"model": k, "decisions": n, "spent_usd": s, "counterfactual_usd": c}
-                     for k, n, s, c in agg.by_column(store, "chosen_model")],
-        "calibration": calibration(p, success),
+                     for k, n, s, c in rolled.by("model")],
+        "calibration": calibration(results.p_success[known], results.success[known]),
     }
 
 
@@ -102,3 +104,20 @@ def decisions(store: Store, flt: agg.DecisionFilter, page: int, per_page: int, o
     if options:
         out["options"] = agg.filter_options(store)
     return out
+
+
+class SummaryCache:
+    """The last summary and the store state it was computed on: recomputed only when `aggregates.fingerprint`
+    changed (one computation at a time; concurrent viewers wait for it and share it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[Any, ...] | None = None
+        self._value: dict[str, Any] | None = None
+
+    def get(self, store: Store) -> dict[str, Any]:
+        with self._lock:
+            key = agg.fingerprint(store)
+            if self._value is None or key != self._key:
+                self._value, self._key = summary(store), key
+            return {**self._value, "checked_at": time.time()}

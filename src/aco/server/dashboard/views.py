@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from aco.server.auth import key_matches, presented_key
-from aco.server.dashboard.summary import decisions, summary
+from aco.server.dashboard.summary import SummaryCache, decisions
 from aco.server.http import MAX_ID_CHARS, ApiError
 from aco.store import Store
 from aco.store.aggregates import DecisionFilter
@@ -80,6 +80,7 @@ def _json(payload: dict[str, Any]) -> Response:
 def dashboard_handlers(store: Store, admin_key: str | None) -> dict[str, Handler]:
     """The handlers of `ROUTES`, reading `store` only; each answers 401 without `admin_key`."""
     assets = load_assets()
+    cache = SummaryCache()
 
     def allowed(request: Request) -> bool:
         return key_matches(admin_key, presented_key(request))
@@ -101,7 +102,7 @@ def dashboard_handlers(store: Store, admin_key: str | None) -> dict[str, Handler
     async def summary_api(request: Request) -> Response:
         if not allowed(request):
             return _unauthorized()
-        return _json(await run_in_threadpool(summary, store))
+        return _json(await run_in_threadpool(cache.get, store))
 
     async def decisions_api(request: Request) -> Response:
         if not allowed(request):

@@ -271,9 +271,13 @@
       renderSuccess(s);
       renderCalibration(s);
       renderTables(s);
-      $("updated").textContent = new Date(s.generated_at * 1000).toLocaleTimeString();
+      $("updated").textContent = new Date(s.checked_at * 1000).toLocaleTimeString() +
+        (s.checked_at - s.generated_at > 1 ? " (no change since " + new Date(s.generated_at * 1000).toLocaleTimeString() + ")" : "");
       state.refreshes += 1;
       document.body.setAttribute("data-refreshes", String(state.refreshes));
+      if (!document.body.hasAttribute("data-ready")) {  // navigation start -> every figure and the table shown
+        document.body.setAttribute("data-load-ms", performance.now().toFixed(1));
+      }
       document.body.setAttribute("data-ready", "1");
     }).catch(showError);
   }
