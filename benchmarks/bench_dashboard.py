@@ -36,6 +36,7 @@ from aco.datasets.location import resolve_data_dir
 from aco.records import STEP_KINDS
 from aco.sdk import BudgetExceededError, Optimizer
 from aco.server.browser import headless_chromium, missing_reason
+from aco.server.dashboard.summary import summary
 from aco.server.launch import free_port, start, stop
 from aco.server.replay_upstream import ReplayBook
 from aco.server.traffic import routerbench_prompts
@@ -91,6 +92,19 @@ def fill(config: Path, store_url: str, data_dir: Path, target: int, seed: int = 
 
 def _ms(values: list[float]) -> str:
     return f"p50 {statistics.median(values):7.1f} ms   max {max(values):7.1f} ms"
+
+
+def time_in_process(store_url: str, repeats: int) -> None:
+    """The summary computed in this process (no cache, no HTTP): wall clock and this process's CPU time (SQLite
+    runs in process, so CPU time is the work itself, whatever else the machine is doing)."""
+    walls, cpus = [], []
+    with Store.open(store_url) as store:
+        for _ in range(repeats):
+            w, c = time.perf_counter(), time.process_time()
+            summary(store)
+            walls.append(1000 * (time.perf_counter() - w))
+            cpus.append(1000 * (time.process_time() - c))
+    print(f"summary in process, computed afresh: wall {_ms(walls)};  CPU {_ms(cpus)}")
 
 
 def _touch(store: Store, i: int) -> None:
@@ -168,6 +182,8 @@ def main() -> None:
             counts = {name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar()
                       for name in ("decisions", "outcomes", "budgets", "budget_refusals")}
         print(f"store: {store_url.split('@')[-1]}: " + ", ".join(f"{n:,} {k}" for k, n in counts.items()))
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        time_in_process(store_url, args.repeats)
         port = free_port()
         env = {"ACO_DATA_DIR": str(data_dir), "ACO_API_KEY": KEY}
         proxy = start(["serve", "--config", str(config), "--port", str(port), "--store-url", store_url], env,

@@ -37,11 +37,11 @@ def dashboard_png(out: Path, data_dir: Path, tasks_per_file: int, tmp: Path) -> 
                                profiles=("default", "default", "cheap"))
             print(f"traffic: {log.calls} calls, {log.refused} refused, {log.escalations} escalations, "
                   f"{log.outcomes} outcomes")
-            with headless_chromium(1440, 1000, http_credentials={"username": "aco", "password": KEY}) as ctx:
+            with headless_chromium(1440, 1480, http_credentials={"username": "aco", "password": KEY}) as ctx:
                 page = ctx.new_page()
-                page.goto(f"{base}/dashboard?refresh=0")
+                page.goto(f"{base}/dashboard")
                 page.wait_for_selector("body[data-ready='1']")
-                page.screenshot(path=str(out / "dashboard.png"), full_page=True)
+                page.screenshot(path=str(out / "dashboard.png"))  # the top of the page: figures and charts
         finally:
             stop(proxy)
     finally:

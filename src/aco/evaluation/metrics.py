@@ -102,7 +102,7 @@ def bootstrap_rate_ci(successes: int, n: int, n_resamples: int = 1000, level: fl
 
 
 def bootstrap_ratio_ci(numerator: np.ndarray, denominator: np.ndarray, n_resamples: int = 1000,
-                       level: float = 0.95, seed: int = 0, max_cells: int = 2_000_000) -> tuple[float, float]:
+                       level: float = 0.95, seed: int = 0, max_cells: int = 250_000) -> tuple[float, float]:
     """Percentile bootstrap CI of sum(numerator) / sum(denominator), resampling rows (e.g. tasks) together.
 
     Resamples are drawn in chunks of at most `max_cells` indices, so memory stays bounded for large inputs;
