@@ -141,3 +141,26 @@ def test_roc_auc_with_ties_matches_sklearn() -> None:
     label = rng.random(200) < 0.3 + 0.1 * score
     assert m.roc_auc(score, label) == pytest.approx(roc_auc_score(label, score))
     assert math.isnan(m.roc_auc(np.array([0.1, 0.2]), np.array([1, 1])))
+
+
+def test_bootstrap_ratio_ci_resamples_rows_together() -> None:
+    num, den = np.full(50, 2.0), np.full(50, 4.0)
+    assert m.bootstrap_ratio_ci(num, den) == (0.5, 0.5)  # every resample has the same ratio
+    rng = np.random.default_rng(1)
+    y = (rng.random(400) < 0.3).astype(float)
+    lo, hi = m.bootstrap_ratio_ci(y, np.ones(400), seed=3)
+    ref_lo, ref_hi = m.bootstrap_ci(y, seed=3)
+    assert lo < y.mean() < hi and abs(lo - ref_lo) < 0.01 and abs(hi - ref_hi) < 0.01
+    chunked = m.bootstrap_ratio_ci(y, np.ones(400), seed=3, max_cells=400)  # one resample per chunk
+    assert abs(chunked[0] - lo) < 0.02 and abs(chunked[1] - hi) < 0.02
+    assert all(np.isnan(m.bootstrap_ratio_ci(np.array([]), np.array([]))))
+    assert all(np.isnan(m.bootstrap_ratio_ci(np.ones(3), np.zeros(3))))  # every resample divides by zero
+
+
+def test_bootstrap_rate_ci_is_the_bootstrap_of_a_0_1_mean() -> None:
+    y = np.array([1.0] * 120 + [0.0] * 280)
+    lo, hi = m.bootstrap_rate_ci(120, 400, seed=0)
+    ref_lo, ref_hi = m.bootstrap_ci(y, seed=0)  # resampling rows: same distribution, other draws
+    assert lo < 0.3 < hi and abs(lo - ref_lo) < 0.01 and abs(hi - ref_hi) < 0.01
+    assert m.bootstrap_rate_ci(5, 5) == (1.0, 1.0)
+    assert all(np.isnan(m.bootstrap_rate_ci(0, 0)))

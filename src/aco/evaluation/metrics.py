@@ -89,6 +89,46 @@ def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float] = 
     return (float(lo), float(hi))
 
 
+def bootstrap_rate_ci(successes: int, n: int, n_resamples: int = 1000, level: float = 0.95,
+                      seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of a success rate from 0/1 outcomes, drawn exactly and in O(n_resamples): the
+    mean of n rows resampled with replacement from 0/1 data is Binomial(n, successes / n) / n."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    rates = np.random.default_rng(seed).binomial(n, successes / n, size=n_resamples) / n
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(rates, [alpha, 1.0 - alpha])
+    return (float(lo), float(hi))
+
+
+def bootstrap_ratio_ci(numerator: np.ndarray, denominator: np.ndarray, n_resamples: int = 1000,
+                       level: float = 0.95, seed: int = 0, max_cells: int = 250_000) -> tuple[float, float]:
+    """Percentile bootstrap CI of sum(numerator) / sum(denominator), resampling rows (e.g. tasks) together.
+
+    Resamples are drawn in chunks of at most `max_cells` indices, so memory stays bounded for large inputs;
+    resamples whose denominator sums to 0 are dropped (NaN when none is left).
+    """
+    num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    n = len(num)
+    if n == 0 or len(den) != n:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    stats = np.empty(n_resamples)
+    rows = max(1, max_cells // n)
+    pairs = num + 1j * den  # one gather per resample fetches both sums
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for start in range(0, n_resamples, rows):
+            idx = rng.integers(0, n, size=(min(rows, n_resamples - start), n), dtype=np.int32)
+            sums = pairs[idx].sum(axis=1)
+            stats[start:start + len(idx)] = sums.real / sums.imag
+    stats = stats[np.isfinite(stats)]
+    if len(stats) == 0:
+        return (float("nan"), float("nan"))
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
+    return (float(lo), float(hi))
+
+
 # --- cost-quality curves ----------------------------------------------------------------------------
 def upper_hull(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vertices of the non-decreasing upper convex hull of cost-quality points, by increasing cost."""

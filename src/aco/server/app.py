@@ -29,6 +29,7 @@ from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHoo
 from aco.sdk.optimizer import UnknownProfileError
 from aco.sdk.policy import Prior
 from aco.server.auth import key_matches, presented_key
+from aco.server.dashboard import views as dashboard
 from aco.server.http import ApiError, aco_headers, check_step, get_bool, get_float, get_str, header_safe, read_json
 from aco.server.metrics import ProxyMetrics
 from aco.server.upstream import UpstreamError, Upstreams
@@ -329,7 +330,8 @@ def create_app(config: AcoConfig, *, transport: httpx.AsyncBaseTransport | None 
     optimizer = Optimizer(config, store, on_outcome=on_outcome, priors=priors)
     key = admin_key if admin_key is not None else os.environ.get(config.server.api_key_env)
     proxy = Proxy(config, optimizer, Upstreams(config, transport), ProxyMetrics(), key)
-    h = {name: _endpoint(proxy, name, fn) for name, fn in _handlers(proxy).items()}
+    handlers = {**_handlers(proxy), **dashboard.dashboard_handlers(store, key)}
+    h = {name: _endpoint(proxy, name, fn) for name, fn in handlers.items()}
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -345,6 +347,7 @@ def create_app(config: AcoConfig, *, transport: httpx.AsyncBaseTransport | None 
         Route("/v1/decisions/{decision_id}", h["decision"], methods=["GET"]),
         Route("/metrics", h["metrics"], methods=["GET"]),
         Route("/healthz", h["healthz"], methods=["GET"]),
+        *[Route(path, h[name], methods=["GET"]) for path, name in dashboard.ROUTES],
     ], lifespan=lifespan)
     app.state.proxy = proxy
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -130,7 +131,7 @@ def _completion(model: str, rec: Recorded) -> dict[str, Any]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": rec.response}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "x_replay": {"sample_id": rec.sample_id, "eval_name": rec.eval_name, "cost_usd": rec.cost_usd,
-                     "correct": rec.correct},
+                     "correct": rec.correct if math.isfinite(rec.correct) else None},
     }
 
 
@@ -170,8 +171,9 @@ def create_replay_app(book: ReplayBook, *, chunk_delay_ms: float = 0.0) -> Starl
             what = "this prompt is not in the RouterBench recordings" if not book.has_prompt(text) else \
                 f"no recorded response of {model!r} for this prompt"
             return _error(404, f"replay upstream: {what}", "prompt_not_recorded")
-        headers = {"x-replay-cost-usd": repr(rec.cost_usd), "x-replay-correct": repr(rec.correct),
-                   "x-replay-sample-id": rec.sample_id}
+        headers = {"x-replay-cost-usd": repr(rec.cost_usd), "x-replay-sample-id": rec.sample_id}
+        if math.isfinite(rec.correct):  # a few recordings have a response but no verdict
+            headers["x-replay-correct"] = repr(rec.correct)
         if body.get("stream"):
             return StreamingResponse(_sse(model, rec, chunk_delay_ms / 1000.0), media_type="text/event-stream",
                                      headers=headers)
