@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aco.cli.options import DataDirOption
+from aco.cli.options import DataDirOption, load_table, write_json
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
 from aco.evaluation.bench import BenchResult, default_router_specs
-from aco.settings import AcoSettings
 
 DEFAULT_DATASET = "swebench-verified"
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe values: NaN and infinities become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    return value
-
-
-def _load(name: str, data_dir: Path | None) -> OutcomeTable:
-    from aco.datasets.registry import load_dataset
-
-    return load_dataset(name, data_dir if data_dir is not None else AcoSettings().data_dir)
 
 
 def _groups(table: OutcomeTable, group_by: str) -> np.ndarray | None:
@@ -75,12 +53,12 @@ def bench(
         console = Console(width=220)
     if (train is None) != (test is None):
         raise AcoError("--train and --test go together")
-    table = _load(train or dataset, data_dir)
+    table = load_table(train or dataset, data_dir)
     if stream:
         from aco.cli.online import stream_bench
 
         return stream_bench(table, routers, order, seed, seeds, folds, json_path, report, verifier)
-    test_table = _load(test, data_dir) if test is not None else None
+    test_table = load_table(test, data_dir) if test is not None else None
     if protected:
         categories = [c.strip() for c in protected.split(",") if c.strip()]
         table = table.with_protected(categories)
@@ -102,8 +80,7 @@ def bench(
                                                           test_table=test_table, on_step=step)
     _print(result, console)
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(_clean(result.to_json()), indent=2))
+        write_json(json_path, result.to_json())
         console.print(f"wrote {json_path}")
     if report is not None:
         from aco.report.html import write_report

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aco.cli.options import DataDirOption
+from aco.cli.options import DataDirOption, load_table
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
 from aco.online.verifier import Verifier
@@ -24,12 +24,6 @@ REFERENCE = "dimension-best"
 IntervalOption = Annotated[str, typer.Option(help="OPE bootstrap CI: studentized (bootstrap-t) or percentile.")]
 CrossFitOption = Annotated[bool, typer.Option(
     help="Cross-fit DR's reward model (5 folds) and re-fit it in each bootstrap replicate (else in-sample, fixed).")]
-
-
-def _load(name: str, data_dir: Path | None) -> OutcomeTable:
-    from aco.cli.bench import _load as load
-
-    return load(name, data_dir)
 
 
 def _split_specs(table: OutcomeTable, routers: str | None) -> tuple[list[str], list[str]]:
@@ -132,7 +126,7 @@ def log_stream(
     from aco.routers.online import OnlineRouter
     from aco.routers.registry import make_router
 
-    table = _load(dataset, data_dir)
+    table = load_table(dataset, data_dir)
     router = make_router(policy, seed=seed, epsilon=epsilon)
     if not isinstance(router, OnlineRouter):
         raise AcoError(f"--policy {policy!r} is not an online router ({', '.join(ONLINE_DEFAULT)})")
@@ -160,7 +154,7 @@ def evaluate_log(
     from aco.store import Store
 
     _check_interval(interval)
-    table = _load(dataset, data_dir)
+    table = load_table(dataset, data_dir)
     store = Store.open(log)
     try:
         decisions = {d.decision_id: d for d in store.decisions()}
@@ -204,7 +198,7 @@ def ope_validate(
     from aco.evaluation.ope import validate
 
     _check_interval(interval)
-    table = _load(dataset, data_dir)
+    table = load_table(dataset, data_dir)
     specs = [s.strip() for s in targets.split(",") if s.strip()]
     rows = [r for s in range(first_seed, first_seed + seeds)
             for r in validate(table, specs, logging_spec=policy, epsilon=epsilon, seed=s, interval=interval,

@@ -13,7 +13,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from aco.errors import ArtifactError, ConfigError
+from aco.errors import ConfigError
 
 State = dict[str, Any]
 
@@ -59,15 +59,6 @@ class Features:
 
     def to_state(self) -> State:
         return {"extractors": [{"kind": e.kind, **e.to_state()} for e in self.extractors]}
-
-    @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> Features:
-        from aco.features.catalog import extractor_from_state
-
-        try:
-            return cls([extractor_from_state(s) for s in state["extractors"]])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(f"feature state is malformed: {exc}") from None
 
 
 def task_column(tasks: pd.DataFrame, column: str) -> pd.Series:

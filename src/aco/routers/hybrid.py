@@ -17,7 +17,7 @@ import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.estimators import CalibratedEstimator, GBDTEstimator, estimator_from_state
-from aco.features import DEFAULT_FEATURES, Features, make_features
+from aco.features import DEFAULT_FEATURES, Features, features_from_state, make_features
 from aco.policies import chosen_values, most_likely
 from aco.routers.base import Router, Routing
 from aco.routers.baselines import HeuristicRouter
@@ -77,7 +77,7 @@ class HybridRouter(Router):
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore the fitted state written by `to_state`."""
-        self.features_ = Features.from_state(state["features"])
+        self.features_ = features_from_state(state["features"])
         self.estimator_ = estimator_from_state(state["estimator"])
         self.heuristic_ = HeuristicRouter()
         self.heuristic_.tiers_ = np.asarray(state["heuristic_tiers"], int)

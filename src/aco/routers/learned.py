@@ -25,7 +25,7 @@ from aco.estimators import (
     MFEstimator,
     estimator_from_state,
 )
-from aco.features import DEFAULT_FEATURES, Features, make_features
+from aco.features import DEFAULT_FEATURES, Features, features_from_state, make_features
 from aco.policies import ConformalThreshold, calibrate_threshold, chosen_values, floors, threshold, utility
 from aco.routers.base import Router, Routing
 from aco.routers.registry import register
@@ -124,7 +124,7 @@ class LearnedRouter(Router):
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore the fitted state written by `to_state`."""
-        self.features_ = Features.from_state(state["features"])
+        self.features_ = features_from_state(state["features"])
         self.estimator_ = estimator_from_state(state["estimator"])
         self.tiers_ = np.asarray(state["tiers"], int)
         self.protected_ = tuple(state["protected"])
