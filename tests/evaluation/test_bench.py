@@ -8,6 +8,7 @@ import pytest
 from aco.evaluation.bench import LEARNED, References, default_router_specs, frontier, run_bench, summarize
 from aco.evaluation.protocol import kfold_splits
 from aco.evaluation.replay import replay
+from aco.policies.objective import Objective
 from tests.evaluation.tables import CascadeRouter, two_model_table
 
 
@@ -31,7 +32,8 @@ def test_references_of_a_tiny_table() -> None:
 def test_summarize_a_cascade() -> None:
     table = two_model_table()
     refs = References.of(table)
-    row = summarize(replay(CascadeRouter(), table, kfold_splits(4, 1), label="cascade"), table, refs)
+    row = summarize(replay(CascadeRouter(), table, kfold_splits(4, 1), label="cascade"), table, refs,
+                    objective=Objective.paper())
     # final model strong (0.75) and every task pays $1 + $4 = $5: $20 in total
     assert row["router"] == "cascade"
     assert row["success"] == pytest.approx(0.75) and row["avg_perf"] == pytest.approx(75.0)

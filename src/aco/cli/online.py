@@ -17,6 +17,7 @@ from aco.cli.options import DataDirOption, load_table
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
 from aco.online.verifier import Verifier
+from aco.policies.objective import Objective
 
 ONLINE_DEFAULT = ("thompson", "orchestrator", "linucb")
 OFFLINE_DEFAULT = ("best-single", "dimension-best", "oracle")
@@ -72,17 +73,20 @@ def verifier_factory(spec: str, folds: int, seed: int) -> Callable[[OutcomeTable
 
 
 def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int, seeds: int, folds: int,
-                 json_path: Path | None, report: Path | None, verifier: str = "benchmark") -> None:
+                 json_path: Path | None, report: Path | None, verifier: str = "benchmark",
+                 objective: Objective | None = None) -> None:
     """`aco bench DATASET --stream`: stream tasks one at a time in one or several orders and compare."""
     from aco.evaluation.stream import run_stream
     from aco.report.stream_plots import write_stream_report
 
     console = Console()
+    objective = objective or Objective.of_table(table)
     online, offline = _split_specs(table, routers)
     seed_list = list(range(seed, seed + seeds))  # dataset order: the seeds vary exploration and the CV folds
     make_verifier = verifier_factory(verifier, folds, seed)
-    results = [run_stream(table, online, offline, order=order, seed=s, folds=folds, verifier_factory=make_verifier)
-               for s in seed_list]
+    results = [run_stream(table, online, offline, order=order, seed=s, folds=folds, verifier_factory=make_verifier,
+                          objective=objective) for s in seed_list]
+    console.print(f"objective: {objective.describe()}")
     all_rows = [{"seed": r.seed, **row} for r in results for row in r.rows(REFERENCE)]
     for r in results:
         _print_rows(console, f"{table.name}: stream order {r.order_name}, seed {r.seed} (verifier: {verifier})",
@@ -94,6 +98,7 @@ def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int
                   for r in results for run in r.runs}
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps({"dataset": table.name, "order": order, "rows": all_rows,
+                                         "objective": {"value_usd": objective.value_usd, "source": objective.source},
                                          "curves": curves}, indent=2, default=str))
         console.print(f"wrote {json_path}")
     if report is not None:

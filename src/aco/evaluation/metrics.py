@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-REGRET_COST_WEIGHT = 0.1  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
+from aco.policies.objective import Objective
+
+REGRET_COST_WEIGHT = Objective.paper().cost_weight  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
 
 
 def success(score: np.ndarray) -> float:

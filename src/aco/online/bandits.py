@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-REWARD_COST_WEIGHT = 0.1  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
+from aco.policies.objective import Objective
+
+REWARD_COST_WEIGHT = Objective.paper().cost_weight  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from aco.catalog import format_usd
 from aco.evaluation.bench import BenchResult
 from aco.report.plots import cost_quality_svg, model_share_svg, reliability_svg
 
@@ -34,7 +35,8 @@ def _is_missing(value: Any) -> bool:
 
 
 def _format(key: str, value: Any) -> str:
-    """A cell value as text: USD with 2 decimals, shares as percentages, other floats with 3 decimals."""
+    """A cell value as text: USD with significant digits (`format_usd`), shares as percentages, other floats
+    with 3 decimals."""
     if _is_missing(value):
         return "–"
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -42,7 +44,7 @@ def _format(key: str, value: Any) -> str:
             return f"[{_format(key, value[0])}, {_format(key, value[1])}]"
         return str(value)
     if "usd" in key and "per_usd" not in key:
-        return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+        return f"${format_usd(value)}"
     if key.startswith(_PERCENT_FIELDS):
         percent = 100 * value
         return f"{0.0 if abs(percent) < 0.05 else percent:.1f}%"  # no "-0.0%"
@@ -91,12 +93,15 @@ def _header_html(result: BenchResult) -> str:
     lines = [
         f"{t.n_tasks:,} tasks x {t.n_models} models; {protocol}; seed {result.seed}",
         f"best single model: {refs.best_single} — success {refs.best_single_success:.3f} "
-        f"at ${refs.best_single_cost_usd:,.2f}",
-        f"most expensive model: {refs.most_expensive} — ${refs.most_expensive_cost_usd:,.2f}",
-        f"cheapest model: {refs.cheapest} — success {refs.cheapest_success:.3f} at ${refs.cheapest_cost_usd:,.2f}",
+        f"at ${format_usd(refs.best_single_cost_usd)}",
+        f"most expensive model: {refs.most_expensive} — ${format_usd(refs.most_expensive_cost_usd)}",
+        f"cheapest model: {refs.cheapest} — success {refs.cheapest_success:.3f} at "
+        f"${format_usd(refs.cheapest_cost_usd)}",
         f"oracle (cheapest model with the best recorded score per task): success {refs.oracle_success:.3f} "
-        f"at ${refs.oracle_cost_usd:,.2f}",
-        "regret: reward = score - 0.1 x cost_usd, best reward over the models minus the router's, summed",
+        f"at ${format_usd(refs.oracle_cost_usd)}",
+        f"objective: {result.objective.describe()}; regret = best reward over the models minus the router's, "
+        "summed",
+        *(str(note) for note in result.notes),
     ]
     meta = "".join(f'<p class="meta">{escape(line)}</p>' for line in lines)
     return f"<h1>aco bench: {escape(result.dataset)}</h1>{meta}"
