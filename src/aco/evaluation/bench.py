@@ -180,6 +180,10 @@ def summarize(run: RouterRun, table: OutcomeTable, refs: References, seed: int =
                   for p, c, q in zip(run.sweep, curve_cost, curve_quality, strict=False)],
     }
     row.update(_calibration(run, table))
+    bad = metrics.out_of_range(row, metrics.row_ranges(refs.cheapest_success, refs.best_single_success,
+                                                       refs.oracle_success))
+    if bad:
+        raise ValueError(f"{run.label}: metrics outside their documented range: {', '.join(bad)}")
     return row
 
 

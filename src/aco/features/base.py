@@ -52,7 +52,13 @@ class Features:
         return np.hstack(blocks)
 
     def fit_transform(self, tasks: pd.DataFrame) -> np.ndarray:
-        return self.fit(tasks).transform(tasks)
+        """Fit every extractor and transform the same tasks (through an extractor's own `fit_transform` where it
+        has one, e.g. to featurise the texts once)."""
+        blocks = []
+        for e in self.extractors:
+            own = getattr(e, "fit_transform", None)
+            blocks.append(np.asarray(own(tasks) if own is not None else e.fit(tasks).transform(tasks), np.float64))
+        return np.hstack(blocks) if blocks else np.zeros((len(tasks), 0))
 
     def names(self) -> list[str]:
         return [name for e in self.extractors for name in e.names()]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
+from aco.features.text import keyword_flags
 from aco.policies.rules import cheapest_of
 from aco.routers.base import Router, Routing, best_index, cheapest_index
 from aco.routers.registry import register
@@ -142,18 +142,12 @@ class OracleRouter(Router):
         return Routing(model_idx=idx, abstain=abstain, reasons=reasons)
 
 
-_EASY = re.compile(r"\b(simple|typo|trivial|minor|rename|docstring|spelling|small)\b", re.I)
-_HARD = re.compile(r"\b(critical|security|production|vulnerab\w*|race condition|deadlock|crash\w*|"
-                   r"concurren\w*|memory leak|data loss)\b", re.I)
-
-
 def keyword_difficulty(texts: list[str]) -> np.ndarray:
     """ACO's difficulty estimate in {0, 1, 2, 3}: length bucket, -1 for 'simple/typo', +1 for 'critical/security'."""
     lengths = np.array([len(t) for t in texts])
     base = np.where(lengths < 400, 0, np.where(lengths < 2000, 1, 2))
-    easy = np.array([bool(_EASY.search(t)) for t in texts], dtype=int)
-    hard = np.array([bool(_HARD.search(t)) for t in texts], dtype=int)
-    return np.asarray(np.clip(base - easy + hard, 0, 3))
+    flags = np.array([keyword_flags(t) for t in texts], dtype=int).reshape(-1, 2)
+    return np.asarray(np.clip(base - flags[:, 0] + flags[:, 1], 0, 3))
 
 
 @register
