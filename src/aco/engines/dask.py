@@ -88,7 +88,8 @@ class DaskEngine:
             parts = self._run_jobs(client, jobs, table, test_table, on_step)
         refs = References.of(target)
         result = BenchResult(dataset=target.name, table=target, refs=refs, folds=len(splits), seed=seed,
-                             objective=objective, notes=notes)
+                             objective=objective, notes=notes,
+                             trained_on=table.name if test_table is not None else "")
         for spec in specs:  # merge in spec order, folds in split order: the local engine's order
             mine = sorted((p for p in parts if p.spec == spec), key=lambda p: p.fold)
             try:

@@ -200,6 +200,7 @@ class BenchResult:
     runs: list[RouterRun] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    trained_on: str = ""  # --train/--test: the training table's name
 
     def to_json(self) -> dict[str, Any]:
         t = self.table
@@ -207,6 +208,7 @@ class BenchResult:
             "dataset": self.dataset,
             "n_tasks": t.n_tasks,
             "folds": self.folds,
+            "trained_on": self.trained_on or None,
             "seed": self.seed,
             "models": [
                 {"name": m.name, "tier": m.tier, "success": float(s), "cost_usd": float(c)}
@@ -256,7 +258,7 @@ def run_bench(table: OutcomeTable, specs: Sequence[str], *, folds: int = 5, seed
     target = test_table if test_table is not None else table
     refs = References.of(target)
     result = BenchResult(dataset=target.name, table=target, refs=refs, folds=len(splits), seed=seed,
-                         objective=objective, notes=notes)
+                         objective=objective, notes=notes, trained_on=table.name if test_table is not None else "")
     for router in routers:
         label = router_label(router)
         callback = (lambda fold, _label=label: on_step(_label, fold)) if on_step else None

@@ -90,6 +90,8 @@ def _header_html(result: BenchResult) -> str:
     t, refs = result.table, result.refs
     protocol = "whole table, no cross-validation (in-sample)" if result.folds == 1 \
         else f"{result.folds}-fold cross-validation over tasks"
+    if result.trained_on:
+        protocol = f"trained on {result.trained_on}, tested on every task here"
     lines = [
         f"{t.n_tasks:,} tasks x {t.n_models} models; {protocol}; seed {result.seed}",
         f"best single model: {refs.best_single} — success {refs.best_single_success:.3f} "

@@ -32,7 +32,9 @@ def _top_share(row: dict[str, Any]) -> str:
 def bench_table(result: BenchResult) -> Table:
     """Rows of the bench result with the key metrics, references in the caption."""
     refs = result.refs
-    folds = "whole table, no CV" if result.folds == 1 else f"{result.folds}-fold CV, seed {result.seed}"
+    folds = ("whole table, no CV" if result.folds == 1 else f"{result.folds}-fold CV, seed {result.seed}")
+    if result.trained_on:
+        folds = f"trained on {result.trained_on}"
     table = Table(
         title=f"aco bench {result.dataset}: {result.table.n_tasks} tasks x {result.table.n_models} models "
               f"({folds})",
