@@ -15,7 +15,7 @@ from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
 from aco.evaluation.bench import BenchResult, Note, applicable, default_router_specs, unmet
 from aco.policies.objective import Objective
-from aco.routers.registry import build_router
+from aco.routers.registry import make_router
 
 DEFAULT_DATASET = "swebench-verified"
 
@@ -110,7 +110,7 @@ def _specs(routers: str | None, tables: tuple[OutcomeTable, ...]) -> tuple[list[
         return applicable(default_router_specs(tables[-1]), *tables)
     specs = [s.strip() for s in routers.split(",") if s.strip()]
     for spec in specs:
-        why = unmet(build_router(spec, Objective.paper()), *tables)
+        why = unmet(make_router(spec), *tables)
         if why is not None:
             raise AcoError(f"router {spec!r} does not apply: {why}")
     return specs, []

@@ -19,9 +19,9 @@ from aco.evaluation import metrics
 from aco.evaluation.protocol import Split, kfold_splits
 from aco.evaluation.replay import Decisions, RouterRun, replay
 from aco.policies.objective import Objective
-from aco.routers.base import Router, best_index
+from aco.routers.base import Router, best_index, cheapest_index
 from aco.routers.peers import peer_names
-from aco.routers.registry import available, build_router, router_label
+from aco.routers.registry import available, build_router, make_router, router_label
 
 BASELINES = ("best-single", "cheapest", "random", "heuristic", "dimension-best", "oracle")
 LEARNED = ("category-stats", "gbdt", "mf", "cascade")  # run by default next to the baselines
@@ -52,7 +52,7 @@ def applicable(specs: Sequence[str], *tables: OutcomeTable) -> tuple[list[str], 
     kept: list[str] = []
     notes: list[Note] = []
     for spec in specs:
-        why = unmet(build_router(spec, Objective.paper()), *tables)
+        why = unmet(make_router(spec), *tables)
         if why is None:
             kept.append(spec)
         else:
@@ -93,7 +93,7 @@ class References:
         mean, total = table.mean_score(), table.total_cost_usd()
         best = best_index(mean, total, table.model_names)
         dear = int(np.argmax(total))
-        cheap = int(np.argmin(total))
+        cheap = cheapest_index(total, mean, table.model_names)
         top = table.score.max(axis=1, keepdims=True)
         oracle_cost = np.where(np.isclose(table.score, top), table.cost_usd, np.inf).min(axis=1)
         oracle_cost[top[:, 0] <= 0.0] = 0.0  # the oracle abstains where no model solves the task
