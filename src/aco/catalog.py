@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -68,3 +69,14 @@ class Catalog:
 
     def cost_usd(self, name: str, input_tokens: int, output_tokens: int) -> float:
         return self.get(name).cost_usd(input_tokens, output_tokens)
+
+
+def format_usd(value: float, digits: int = 3) -> str:
+    """A USD amount for people: cents from $1 up (360.62, 1,234.50), else `digits` significant digits
+    (0.00943, 0.000123), so a real cost never prints as 0.0000."""
+    if not math.isfinite(value) or value == 0:
+        return "0" if value == 0 else str(value)
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    return f"{value:.{decimals}f}"

@@ -164,3 +164,24 @@ def test_bootstrap_rate_ci_is_the_bootstrap_of_a_0_1_mean() -> None:
     assert lo < 0.3 < hi and abs(lo - ref_lo) < 0.01 and abs(hi - ref_hi) < 0.01
     assert m.bootstrap_rate_ci(5, 5) == (1.0, 1.0)
     assert all(np.isnan(m.bootstrap_rate_ci(0, 0)))
+
+
+def test_apgr_and_cpt_stay_in_their_documented_ranges() -> None:
+    from aco.evaluation.metrics import apgr, cpt, out_of_range, row_ranges
+
+    rng = np.random.default_rng(0)
+    weak, strong, oracle = 0.4, 0.7, 0.9
+    for _ in range(200):
+        share = rng.uniform(0.0, 1.5, 8)  # some points dearer than the strong model: left out
+        quality = rng.uniform(weak - 0.1, oracle, 8)
+        value = apgr(share, quality, weak, strong)
+        assert 0.5 - 1e-9 <= value <= (oracle - weak) / (strong - weak) + 1e-9
+        assert 0.0 <= cpt(share, quality, weak, strong, 0.5) <= 1.0
+    # beating the strong model at half its cost recovers more than the whole gap
+    assert apgr(np.array([0.5]), np.array([0.85]), weak, strong) > 1.0
+    # a point dearer than the strong model does not count
+    assert apgr(np.array([1.2]), np.array([0.9]), weak, strong) == pytest.approx(0.5, abs=1e-3)
+    ranges = row_ranges(weak, strong, oracle)
+    assert out_of_range({"apgr": 1.6, "success": 0.5, "aiq": None}, ranges) == []
+    assert out_of_range({"apgr": 1.7, "brier": -0.1}, ranges) == ["apgr=1.7 (range [0.5, 1.66667])",
+                                                                 "brier=-0.1 (range [0, 1])"]

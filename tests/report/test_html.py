@@ -65,7 +65,7 @@ def test_report_is_self_contained_and_escaped(tmp_path: Path) -> None:
     for label in ("best-single", "random", "heuristic", "oracle"):
         assert label in text
     assert "$6.00" in text  # best-single = mid (4/6 solved): 6 tasks x $1.00
-    assert "$0.6000" in text  # always:small: 6 x $0.10
+    assert "$0.600" in text  # always:small: 6 x $0.10, three significant digits
 
 
 def test_table_columns_keep_scalars_and_intervals_only() -> None:

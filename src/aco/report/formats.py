@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from aco.catalog import format_usd
+
 _PERCENT_FIELDS = ("cost_reduction", "oracle_gap", "unsafe_rate")
 
 
@@ -13,7 +15,8 @@ def is_missing(value: Any) -> bool:
 
 
 def format_cell(key: str, value: Any) -> str:
-    """A value as text: USD with 2 decimals (4 below $1), shares as percentages, other floats with 3 decimals."""
+    """A value as text: USD with significant digits (`format_usd`), shares as percentages, other floats with 3
+    decimals."""
     if is_missing(value):
         return "–"
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -21,7 +24,7 @@ def format_cell(key: str, value: Any) -> str:
             return f"[{format_cell(key, value[0])}, {format_cell(key, value[1])}]"
         return str(value)
     if "usd" in key and "per_usd" not in key:
-        return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+        return f"${format_usd(value)}"
     if key.startswith(_PERCENT_FIELDS):
         percent = 100 * value
         return f"{0.0 if abs(percent) < 0.05 else percent:.1f}%"  # no "-0.0%"

@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from aco.catalog import format_usd
 from aco.evaluation.bench import BenchResult
 from aco.report.charts import chart_block, page_assets
 from aco.report.formats import format_cell
@@ -64,15 +65,20 @@ def _header_html(result: BenchResult) -> str:
     t, refs = result.table, result.refs
     protocol = "whole table, no cross-validation (in-sample)" if result.folds == 1 \
         else f"{result.folds}-fold cross-validation over tasks"
+    if result.trained_on:
+        protocol = f"trained on {result.trained_on}, tested on every task here"
     lines = [
         f"{t.n_tasks:,} tasks x {t.n_models} models; {protocol}; seed {result.seed}",
         f"best single model: {refs.best_single} — success {refs.best_single_success:.3f} "
-        f"at ${refs.best_single_cost_usd:,.2f}",
-        f"most expensive model: {refs.most_expensive} — ${refs.most_expensive_cost_usd:,.2f}",
-        f"cheapest model: {refs.cheapest} — success {refs.cheapest_success:.3f} at ${refs.cheapest_cost_usd:,.2f}",
+        f"at ${format_usd(refs.best_single_cost_usd)}",
+        f"most expensive model: {refs.most_expensive} — ${format_usd(refs.most_expensive_cost_usd)}",
+        f"cheapest model: {refs.cheapest} — success {refs.cheapest_success:.3f} at "
+        f"${format_usd(refs.cheapest_cost_usd)}",
         f"oracle (cheapest model with the best recorded score per task): success {refs.oracle_success:.3f} "
-        f"at ${refs.oracle_cost_usd:,.2f}",
-        "regret: reward = score - 0.1 x cost_usd, best reward over the models minus the router's, summed",
+        f"at ${format_usd(refs.oracle_cost_usd)}",
+        f"objective: {result.objective.describe()}; regret = best reward over the models minus the router's, "
+        "summed",
+        *(str(note) for note in result.notes),
     ]
     meta = "".join(f'<p class="meta">{escape(line)}</p>' for line in lines)
     return f"<h1>aco bench: {escape(result.dataset)}</h1>{meta}"
