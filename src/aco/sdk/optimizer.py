@@ -43,6 +43,7 @@ class RouteDecision:
     step_kind: str = ""
     p_success_by_model: dict[str, float] = field(default_factory=dict)
     fallback_from: str = ""
+    previous_model: str = ""  # the model of the task's previous call ("" for its first): a switch when it differs
 
 
 @dataclass
@@ -78,8 +79,11 @@ class TaskHandle:
         return self._state.current_model
 
     def route(self, step_kind: str = "", context: Mapping[str, Any] | None = None, *, escalate: bool = False,
-              exclude: Sequence[str] = (), reserve: bool = True, fallback_from: str = "") -> RouteDecision:
-        """Pick the model of the next step (sticky unless escalating or excluded) and reserve its cost."""
+              exclude: Sequence[str] = (), reserve: bool = True, fallback_from: str = "",
+              endpoint: str = "sdk") -> RouteDecision:
+        """Pick the model of the next step (sticky unless escalating or excluded) and reserve its cost.
+
+        `endpoint` is recorded on the decision (the proxy's API: chat, messages, responses, route; else sdk)."""
         opt = self.optimizer
         policy = opt.policy(self._state.profile)
         action = context.get("action") if context else None
@@ -92,7 +96,8 @@ class TaskHandle:
                 choice = self._step_choice(policy, step_kind, action, exclude)
             else:
                 choice = self._choose(policy, current, escalate, exclude)
-            decision = self._reserve_and_record(policy, choice, step_kind, exclude, reserve, fallback_from)
+            decision = self._reserve_and_record(policy, choice, step_kind, exclude, reserve, fallback_from,
+                                                endpoint, current)
             self._state.current_model = decision.model
             self._state.steps += 1
         return decision
@@ -144,20 +149,21 @@ class TaskHandle:
         return choice
 
     def _record(self, policy: LivePolicy, choice: Choice, step_kind: str, reserved_usd: float,
-                fallback_from: str) -> tuple[RouteDecision, DecisionRecord]:
+                fallback_from: str, endpoint: str, previous_model: str) -> tuple[RouteDecision, DecisionRecord]:
         decision = RouteDecision(
             decision_id=uuid.uuid4().hex, task_id=self.task_id, model=choice.model,
             p_success=choice.p_success_by_model[choice.model], reason=choice.reason, reserved_usd=reserved_usd,
-            step_kind=step_kind, p_success_by_model=choice.p_success_by_model, fallback_from=fallback_from)
+            step_kind=step_kind, p_success_by_model=choice.p_success_by_model, fallback_from=fallback_from,
+            previous_model=previous_model)
         rec = DecisionRecord(
             decision_id=decision.decision_id, task_id=self.task_id, profile=policy.name, step_kind=step_kind,
             category=self.category, candidates=choice.allowed, chosen_model=choice.model, propensity=1.0,
             p_success_by_model=choice.p_success_by_model, reason=choice.reason, reserved_usd=reserved_usd,
-            fallback_from=fallback_from)
+            fallback_from=fallback_from, endpoint=endpoint)
         return decision, rec
 
     def _reserve_and_record(self, policy: LivePolicy, choice: Choice, step_kind: str, exclude: Sequence[str],
-                            reserve: bool, fallback_from: str) -> RouteDecision:
+                            reserve: bool, fallback_from: str, endpoint: str, previous_model: str) -> RouteDecision:
         """Reserve the expected cost and log the decision in one transaction; downgrade when over budget."""
         store = self.optimizer.store
         options = [choice]
@@ -166,8 +172,8 @@ class TaskHandle:
                                policy.expected_cost_usd[m], choice.allowed)
                         for m in policy.cheaper_than(choice.model, self.category, exclude)]
         for option in options:
-            decision, rec = self._record(policy, option, step_kind,
-                                         option.expected_cost_usd if reserve else 0.0, fallback_from)
+            decision, rec = self._record(policy, option, step_kind, option.expected_cost_usd if reserve else 0.0,
+                                         fallback_from, endpoint, previous_model)
             if store.reserve_and_record(rec):
                 return decision
         state = store.budget_state(self.task_id)
@@ -192,10 +198,10 @@ class TaskHandle:
             usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
         catalog = self.optimizer.config_catalog
         if cost_usd is None:
-            cost_usd = catalog.cost_usd(decision.model, usage.input_tokens, usage.output_tokens)
+            cost_usd = catalog.cost_usd(decision.model, usage)
         strongest = self.optimizer.policy(self.profile).strongest
         counterfactual = (cost_usd if strongest == decision.model
-                          else catalog.cost_usd(strongest, usage.input_tokens, usage.output_tokens))
+                          else catalog.cost_usd(strongest, usage))
         self.optimizer.store.settle_decision(decision.decision_id, cost_usd, usage=usage,
                                              counterfactual_usd=counterfactual)
         return cost_usd
