@@ -357,7 +357,7 @@ def _model_list(proxy: Proxy) -> dict[str, Any]:
     """The profiles as `aco/<profile>` and every catalog model, in a shape both the OpenAI and the Anthropic
     SDKs read."""
     def entry(model_id: str, owner: str, name: str) -> dict[str, Any]:
-        return {"id": model_id, "object": "model", "type": "model", "created": 0,
+        return {"id": model_id, "object": "model", "type": "model", "created": 0, "lifecycle": "active",
                 "created_at": "1970-01-01T00:00:00Z", "owned_by": owner, "display_name": name}
 
     data = [entry(f"aco/{name}", "aco", f"aco/{name}: routed over {', '.join(p.candidates)}")

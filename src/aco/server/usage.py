@@ -115,11 +115,15 @@ class StreamMeter:
 
     def __init__(self, prompt_tokens_estimate: int) -> None:
         self.prompt_tokens_estimate = prompt_tokens_estimate
+        self.input: Usage | None = None  # the input usage an upstream reports at the start (Anthropic)
         self.output_chars = 0
         self.reported: Usage | None = None
         self.finished = False
 
     def add(self, chunk: Mapping[str, Any]) -> None:
+        start = from_chat(chunk.get("_input_usage"))
+        if start is not None:
+            self.input = start
         reported = from_chat(chunk.get("usage"))
         if reported is not None:
             self.reported = reported
@@ -145,4 +149,8 @@ class StreamMeter:
     def usage(self) -> Usage:
         if self.reported is not None:
             return self.reported
-        return Usage(input_tokens=self.prompt_tokens_estimate, output_tokens=estimate_tokens(self.output_chars))
+        output = estimate_tokens(self.output_chars)
+        if self.input is not None:
+            return Usage(input_tokens=self.input.input_tokens, cached_input_tokens=self.input.cached_input_tokens,
+                         cache_write_tokens=self.input.cache_write_tokens, output_tokens=output)
+        return Usage(input_tokens=self.prompt_tokens_estimate, output_tokens=output)

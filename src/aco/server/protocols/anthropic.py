@@ -214,6 +214,10 @@ def chat_to_request(body: Mapping[str, Any], model: str) -> dict[str, Any]:
         else:
             _append(turns, "user", [_block(p, f"messages[{i}]") for p in _parts(message.get("content"),
                                                                                   f"messages[{i}]")])
+    for turn in turns:  # a lone plain text block is sent as the string it came from
+        blocks = turn["content"]
+        if len(blocks) == 1 and blocks[0].get("type") == "text" and set(blocks[0]) == {"type", "text"}:
+            turn["content"] = blocks[0]["text"]
     out: dict[str, Any] = {"model": model, "messages": turns,
                            "max_tokens": body.get("max_tokens") or body.get("max_completion_tokens")
                            or DEFAULT_MAX_TOKENS}

@@ -22,8 +22,9 @@ class StreamError(ValueError):
 class AnthropicWriter:
     """Canonical chunks -> Anthropic stream events, one content block open at a time."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, start_usage: Mapping[str, Any] | None = None) -> None:
         self.model = model
+        self.start_usage = dict(start_usage or {"input_tokens": 0, "output_tokens": 0})
         self.message_id = new_id("msg_")
         self.started = False
         self.blocks = 0  # content blocks opened so far
@@ -38,7 +39,7 @@ class AnthropicWriter:
         self.started = True
         message: dict[str, Any] = {
             "id": self.message_id, "type": "message", "role": "assistant", "model": model or self.model,
-            "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}
+            "content": [], "stop_reason": None, "stop_sequence": None, "usage": self.start_usage}
         return [("message_start", {"type": "message_start", "message": message})]
 
     def _close(self) -> list[Event]:
@@ -163,7 +164,11 @@ class AnthropicReader:
         self.id = str(message.get("id") or self.id)
         self.model = str(message.get("model") or "")
         self.usage.update(message.get("usage") or {})
-        return [self._chunk({"role": "assistant", "content": ""})]
+        first = self._chunk({"role": "assistant", "content": ""})
+        start = from_anthropic({"output_tokens": 0, **self.usage})
+        if start is not None and start.total_tokens:
+            first["_input_usage"] = to_chat(start)  # known before any output: the bill of a stream cut early
+        return [first]
 
     def _on_content_block_start(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
         block = event.get("content_block") or {}

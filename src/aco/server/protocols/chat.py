@@ -24,7 +24,7 @@ def check_request(body: Mapping[str, Any]) -> None:
     """Reject a malformed chat completions body with a 422 naming the message and field."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise ApiError(422, "field 'messages' must be a non-empty list of {role, content}", "bad_field")
+        raise _bad("messages", "must be a non-empty list of {role, content}")
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(message, Mapping):
@@ -171,7 +171,8 @@ def payload_chunks(payload: Mapping[str, Any], text_piece_chars: int = 64) -> li
     out.append(chunk(cid, model, {}, choice.get("finish_reason") or "stop", **extra))
     if payload.get("usage"):
         out.append({**chunk(cid, model), "usage": payload["usage"]})
-    return out
+    created = int(payload.get("created") or 0)
+    return [{**c, "created": created} for c in out] if created else out
 
 
 # --- the step an agent is in, from its conversation ----------------------------------------------------------
