@@ -287,7 +287,7 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
             proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
 
         result.stream.on_end = settle
-        return Routed(headers, stream=result.stream, decision=decision)
+        return Routed({**headers, **_replay_headers(result.headers)}, stream=result.stream, decision=decision)
     payload = result.payload
     assert payload is not None
     proxy.metrics.upstream_latency.labels(d.model).observe(result.latency_ms / 1000.0)
@@ -298,10 +298,12 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     min_chars = proxy.optimizer.policy(profile).profile.verify_min_chars
     if min_chars and len(_answer_text(payload).strip()) < min_chars and d.model != task_strongest(proxy, task):
         return None
-    for name in ("x-replay-cost-usd", "x-replay-correct", "x-replay-sample-id"):
-        if name in result.headers:
-            headers[name] = result.headers[name]
-    return Routed(headers, payload=payload, decision=decision)
+    return Routed({**headers, **_replay_headers(result.headers)}, payload=payload, decision=decision)
+
+
+def _replay_headers(headers: httpx.Headers) -> dict[str, str]:
+    """What a replay upstream reports about its recording (cost, verdict, turn), passed on to the client."""
+    return {k: v for k, v in headers.items() if k.startswith("x-replay-")}
 
 
 def task_strongest(proxy: Proxy, task: TaskHandle) -> str:

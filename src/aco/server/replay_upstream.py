@@ -77,6 +77,8 @@ class ReplayBook:
         models = [c.split("|")[0] for c in frame.columns if c.endswith("|model_response")]
         self.models = sorted(set(self.models) | set(models))
         texts = [prompt_text(p) for p in frame["prompt"].tolist()]
+        sample_ids = [str(v) for v in frame["sample_id"].tolist()]
+        eval_names = [str(v) for v in frame["eval_name"].tolist()]
         for model in models:
             responses = frame[f"{model}|model_response"].tolist()
             costs = pd.to_numeric(frame[f"{model}|total_cost"], errors="coerce").tolist()
@@ -85,8 +87,7 @@ class ReplayBook:
                 if not isinstance(responses[i], str) or pd.isna(costs[i]):
                     continue
                 self._rows.setdefault(text, {})[model] = Recorded(
-                    str(frame["sample_id"].iat[i]), str(frame["eval_name"].iat[i]), prompt_text(responses[i]),
-                    float(costs[i]), float(correct[i]))
+                    sample_ids[i], eval_names[i], prompt_text(responses[i]), float(costs[i]), float(correct[i]))
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> ReplayBook:
