@@ -175,7 +175,7 @@ def _wait_settled(stack: Stack, task_ids: set[str], timeout_s: float = 15.0) -> 
     while True:
         with stack.store() as store:
             decisions = [d for d in store.decisions() if d.task_id in task_ids]
-        if decisions and all(d.status != "open" for d in decisions) or time.monotonic() > deadline:
+        if (decisions and all(d.status != "open" for d in decisions)) or time.monotonic() > deadline:
             return decisions
         time.sleep(0.2)
 

@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 
+from aco.records import Usage
 from aco.server.protocols import anthropic, responses
 from aco.server.protocols.anthropic_stream import AnthropicReader, AnthropicWriter
 from aco.server.protocols.chat import ChatAccumulator, payload_chunks
 from aco.server.protocols.responses_stream import ResponsesWriter
-from aco.server.replay_trajectories import replay_payload
+from aco.server.replay_trajectories import TrajectoryBook, replay_payload
 from aco.server.replay_upstream import ReplayBook
-from aco.server.replay_trajectories import TrajectoryBook
 from aco.server.usage import from_chat, to_chat
-from aco.records import Usage
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
