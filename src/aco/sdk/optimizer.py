@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ class _TaskState:
     steps: int = 0
     task_prior: dict[str, float] | None = None  # the artifact's P(success) for this task's text
     strong_hold: int = 0  # per-step routing: turns the routed model is still held after an edit
+    warm_model: str = ""  # the model whose prompt cache holds this task's conversation
+    warm_tokens: int = 0  # how many prompt tokens of it (the previous call's whole prompt)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -88,25 +90,40 @@ class TaskHandle:
         policy = opt.policy(self._state.profile)
         action = context.get("action") if context else None
         action = action if isinstance(action, str) else ""
+        prompt_tokens = context.get("prompt_tokens") if context else None
         if not step_kind and action:
             step_kind = _classify(action)
         with self._state.lock:
             current = self._state.current_model
+            cost = self._cost_of(policy, prompt_tokens if isinstance(prompt_tokens, int) else None)
             if policy.profile.step_routing and step_kind and not escalate:
-                choice = self._step_choice(policy, step_kind, action, exclude)
+                choice = self._step_choice(policy, step_kind, action, exclude, cost)
             else:
                 choice = self._choose(policy, current, escalate, exclude)
+            choice = replace(choice, expected_cost_usd=cost(choice.model))
             decision = self._reserve_and_record(policy, choice, step_kind, exclude, reserve, fallback_from,
-                                                endpoint, current)
+                                                endpoint, current, cost)
             self._state.current_model = decision.model
             self._state.steps += 1
         return decision
 
-    def _step_choice(self, policy: LivePolicy, kind: str, action: str, exclude: Sequence[str]) -> Choice:
-        """StepPolicy: the cheapest allowed model, or the routed one for (protected) edits and the sticky
-        turns after them."""
+    def _cost_of(self, policy: LivePolicy, prompt_tokens: int | None) -> Callable[[str], float]:
+        """Expected cost of this call per model: with the request's prompt size known, each model's price of it
+        (the task's warm prompt cache read at the cached price on the model holding it, thrown away on any
+        other: `Catalog.switch_cost_usd`); else the profile's typical cost per call."""
+        if prompt_tokens is None:
+            return policy.expected_cost_usd.__getitem__
+        catalog, state = self.optimizer.config_catalog, self._state
+        return lambda model: catalog.switch_cost_usd(state.warm_model, model, prompt_tokens,
+                                                     warm_tokens=state.warm_tokens)
+
+    def _step_choice(self, policy: LivePolicy, kind: str, action: str, exclude: Sequence[str],
+                     cost: Callable[[str], float]) -> Choice:
+        """StepPolicy: the cheapest allowed model for this call (counting the prompt cache a switch throws
+        away), or the routed one for (protected) edits and the sticky turns after them."""
         routed = policy.choose(self.category, exclude=exclude, task_prior=self._state.task_prior)
-        cheap = next((m for m in policy.allowed(self.category) if m not in exclude), routed.model)
+        allowed = [m for m in policy.allowed(self.category) if m not in exclude]
+        cheap = min(allowed, key=lambda m: (cost(m), allowed.index(m))) if allowed else routed.model
         rules = policy.step_rules
         if rules.wants_strong(kind, action):
             self._state.strong_hold = rules.sticky_turns
@@ -163,13 +180,14 @@ class TaskHandle:
         return decision, rec
 
     def _reserve_and_record(self, policy: LivePolicy, choice: Choice, step_kind: str, exclude: Sequence[str],
-                            reserve: bool, fallback_from: str, endpoint: str, previous_model: str) -> RouteDecision:
+                            reserve: bool, fallback_from: str, endpoint: str, previous_model: str,
+                            cost: Callable[[str], float]) -> RouteDecision:
         """Reserve the expected cost and log the decision in one transaction; downgrade when over budget."""
         store = self.optimizer.store
         options = [choice]
         if reserve:
             options += [Choice(m, choice.p_success_by_model, f"budget: downgraded from {choice.model} to {m}",
-                               policy.expected_cost_usd[m], choice.allowed)
+                               cost(m), choice.allowed)
                         for m in policy.cheaper_than(choice.model, self.category, exclude)]
         for option in options:
             decision, rec = self._record(policy, option, step_kind, option.expected_cost_usd if reserve else 0.0,
@@ -204,6 +222,9 @@ class TaskHandle:
                           else catalog.cost_usd(strongest, usage))
         self.optimizer.store.settle_decision(decision.decision_id, cost_usd, usage=usage,
                                              counterfactual_usd=counterfactual)
+        prompt = usage.input_tokens + usage.cached_input_tokens + usage.cache_write_tokens
+        with self._state.lock:  # this model's prompt cache now holds the conversation so far
+            self._state.warm_model, self._state.warm_tokens = decision.model, prompt
         return cost_usd
 
     def finish(self, success: bool, *, score: float | None = None, cost_usd: float | None = None,

@@ -206,7 +206,9 @@ def _open_and_route(optimizer: Optimizer, task_id: str, profile: str, category: 
     messages = body.get("messages") or []
     task = optimizer.task(task_id, profile=profile, category=category, budget_usd=budget_usd,
                           text=_message_text(messages, "user"))
-    context = {"action": action or _message_text(messages[-1:], "")} if step else None
+    context: dict[str, Any] = {"prompt_tokens": usage_of.estimate_tokens(usage_of.prompt_chars(body))}
+    if step:
+        context["action"] = action or _message_text(messages[-1:], "")
     return task, task.route(step, context, escalate=escalate, exclude=failed,
                             fallback_from=failed[-1] if failed else "", endpoint=endpoint)
 
