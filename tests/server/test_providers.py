@@ -80,3 +80,12 @@ def test_openai_stream_stops_at_done_and_reports_error_events() -> None:
     assert _drain(provider, f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\ndata: ignored\n\n".encode()) == [chunk]
     with pytest.raises(UpstreamError, match="stream error: overloaded"):
         _drain(provider, b'data: {"error": {"message": "overloaded"}}\n\n')
+
+
+def test_anthropic_beta_features_reach_anthropic_upstreams_only() -> None:
+    body = {**CANONICAL, "_anthropic_beta": "context-1m-2025-08-07"}
+    claude = AnthropicProvider(UpstreamConfig(name="a", base_url="http://x/v1", api="anthropic"))
+    assert claude.headers(body) == {"anthropic-beta": "context-1m-2025-08-07"}
+    assert "_anthropic_beta" not in claude.request(body, "claude-x")
+    openai = OpenAIProvider(UpstreamConfig(name="o", base_url="http://x/v1"))
+    assert openai.headers(body) == {} and "_anthropic_beta" not in openai.request(body, "gpt-x")

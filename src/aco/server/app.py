@@ -38,7 +38,7 @@ from aco.server.auth import key_matches, presented_key
 from aco.server.http import ApiError, aco_headers, check_step, get_bool, get_float, get_str, header_safe, read_json
 from aco.server.metrics import ProxyMetrics
 from aco.server.protocols import anthropic, responses
-from aco.server.protocols.chat import check_request, step_from_request
+from aco.server.protocols.chat import check_request, conversation_id, step_from_request
 from aco.server.providers import Provider, provider_for
 from aco.server.replies import Routed
 from aco.server.streaming import CanonicalStream
@@ -159,7 +159,7 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
     """The one routed flow: a canonical request in, the canonical result (payload or stream) out."""
     policy = proxy.optimizer.policy(profile)
     h = aco_headers(request)
-    task_id = h.task_id or uuid.uuid4().hex
+    task_id = h.task_id or conversation_id(body)
     stream = get_bool(body, "stream")
     step, action = (h.step, "") if h.step else step_from_request(body)
     failed: list[str] = []
@@ -243,14 +243,16 @@ async def _upstream_call(proxy: Proxy, upstream: str, upstream_model: str, model
     target = conversation.Target(provider.api, model, proxy.config.upstream(upstream).takes_cache_control)
     prepared, _notes = conversation.prepare(body, target, previous_model)
     upstream_body = provider.request(prepared, upstream_model)
+    headers = provider.headers(prepared)
     max_call_s = proxy.config.server.max_call_s
     if not stream:
         try:
-            reply = await asyncio.wait_for(proxy.upstreams.post(upstream, provider.path, upstream_body), max_call_s)
+            reply = await asyncio.wait_for(proxy.upstreams.post(upstream, provider.path, upstream_body, headers),
+                                           max_call_s)
         except TimeoutError:
             raise UpstreamError(f"upstream {upstream!r} took longer than server.max_call_s", status=504) from None
         return _Upstreamed(reply.headers, payload=provider.payload(reply.body), latency_ms=reply.latency_ms)
-    opened = await proxy.upstreams.stream(upstream, provider.path, upstream_body)
+    opened = await proxy.upstreams.stream(upstream, provider.path, upstream_body, headers)
     chunks = provider.chunks(opened.iter_bytes())
 
     async def close() -> None:
@@ -337,12 +339,12 @@ async def _passthrough(proxy: Proxy, body: dict[str, Any], canonical: dict[str, 
         except UpstreamError as exc:
             raise ApiError(exc.status, str(exc), "upstream_error") from None
         return Routed(payload=result.payload, stream=result.stream)
-    forwarded = {**body, "model": upstream_model}
+    forwarded, headers = {**body, "model": upstream_model}, provider.headers(canonical)
     try:
         if stream:
-            opened = await proxy.upstreams.stream(upstream, provider.path, forwarded)
+            opened = await proxy.upstreams.stream(upstream, provider.path, forwarded, headers)
             return StreamingResponse(opened.iter_bytes(), media_type="text/event-stream")
-        reply = await proxy.upstreams.post(upstream, provider.path, forwarded)
+        reply = await proxy.upstreams.post(upstream, provider.path, forwarded, headers)
     except UpstreamError as exc:
         return Response(exc.body or json.dumps({"error": {"message": str(exc)}}).encode(), status_code=exc.status,
                         media_type="application/json")
@@ -406,6 +408,8 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
     async def messages(request: Request) -> Response:
         body = await read_json(request, limit)
         canonical = anthropic.request_to_chat(body)
+        if request.headers.get("anthropic-beta"):  # forwarded to Anthropic upstreams only
+            canonical["_anthropic_beta"] = request.headers["anthropic-beta"]
         result = await _canonical_call(proxy, request, body, canonical, "anthropic", "messages")
         return result if isinstance(result, Response) else replies.messages_reply(result)
 

@@ -45,6 +45,10 @@ class OpenAIProvider:
             out["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
         return out
 
+    def headers(self, body: Mapping[str, Any]) -> dict[str, str]:
+        """Per-call headers beyond the upstream's own (none for OpenAI-compatible upstreams)."""
+        return {}
+
     def payload(self, raw: bytes) -> dict[str, Any]:
         """The canonical payload of a reply body."""
         try:
@@ -91,6 +95,11 @@ class AnthropicProvider(OpenAIProvider):
 
     def request(self, body: Mapping[str, Any], model: str) -> dict[str, Any]:
         return chat_to_request(body, model)
+
+    def headers(self, body: Mapping[str, Any]) -> dict[str, str]:
+        """The client's `anthropic-beta` features, when it sent any."""
+        beta = body.get("_anthropic_beta")
+        return {"anthropic-beta": str(beta)} if beta else {}
 
     def payload(self, raw: bytes) -> dict[str, Any]:
         try:

@@ -84,7 +84,8 @@ class Upstreams:
                 await asyncio.sleep(cfg.backoff_s * (2 ** (attempt - 1)))
             yield attempt
 
-    async def post(self, upstream: str, path: str, body: Mapping[str, Any]) -> UpstreamReply:
+    async def post(self, upstream: str, path: str, body: Mapping[str, Any],
+                   headers: Mapping[str, str] | None = None) -> UpstreamReply:
         """POST `path` (non-streaming) with retries; raises UpstreamError when it cannot succeed."""
         client = self.clients[upstream]
         error = UpstreamError(f"upstream {upstream!r} was not called")
@@ -92,7 +93,7 @@ class Upstreams:
             loop = asyncio.get_running_loop()
             start = loop.time()
             try:
-                response = await client.post(path, json=body)
+                response = await client.post(path, json=body, headers=headers)
             except httpx.TimeoutException as exc:
                 error = UpstreamError(f"upstream {upstream!r} timed out ({type(exc).__name__})", status=504)
                 continue
@@ -107,12 +108,13 @@ class Upstreams:
                 break
         raise error
 
-    async def stream(self, upstream: str, path: str, body: Mapping[str, Any]) -> UpstreamStream:
+    async def stream(self, upstream: str, path: str, body: Mapping[str, Any],
+                     headers: Mapping[str, str] | None = None) -> UpstreamStream:
         """Open a streaming call to `path` and wait for its first chunk (retrying until then)."""
         client = self.clients[upstream]
         error = UpstreamError(f"upstream {upstream!r} was not called")
         async for _ in self._attempts(upstream):
-            request = client.build_request("POST", path, json=body)
+            request = client.build_request("POST", path, json=body, headers=headers)
             response: httpx.Response | None = None
             try:
                 response = await client.send(request, stream=True)

@@ -69,3 +69,16 @@ def test_tool_step_reads_shell_commands_and_editor_calls() -> None:
     assert tool_step("bash", json.dumps({"command": "sed -i s/a/b/ x.py"})) == ("edit", "sed -i s/a/b/ x.py")
     assert tool_step("str_replace_editor", json.dumps({"command": "create", "path": "/r.py"}))[0] == "edit"
     assert tool_step("bash", "not json") == ("plan", "bash not json")
+
+
+def test_conversation_id_is_stable_across_a_tool_loop_and_differs_between_conversations() -> None:
+    from aco.server.protocols.chat import conversation_id
+
+    first = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "fix bug 1"}]}
+    later = {"messages": [*first["messages"], {"role": "assistant", "content": "ok"},
+                          {"role": "user", "content": "and now?"}]}
+    other = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "fix bug 2"}]}
+    assert conversation_id(first) == conversation_id(later) != conversation_id(other)
+    assert conversation_id(first).startswith("conv-")
+    assert conversation_id({**first, "user": "session-a"}) != conversation_id({**first, "user": "session-b"})
+    assert conversation_id({"messages": []}) != conversation_id({"messages": []})  # no user message: random

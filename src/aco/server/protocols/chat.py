@@ -3,6 +3,7 @@ is in, read from its conversation."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -53,6 +54,19 @@ def check_request(body: Mapping[str, Any]) -> None:
         for i, tool in enumerate(tools):
             if not isinstance(tool, Mapping) or tool.get("type") not in ("function", "anthropic"):
                 raise _bad(f"tools[{i}]", "must be {type: 'function', function: {name, parameters}}")
+
+
+def conversation_id(body: Mapping[str, Any]) -> str:
+    """A task id for a request that names none (no `x-aco-task-id`): the same for every call of one conversation
+    (its `user`, first system text and first user message), so a tool loop stays one task; random without a user
+    message."""
+    messages = [m for m in body.get("messages") or [] if isinstance(m, Mapping)]
+    first_user = next((m.get("content") for m in messages if m.get("role") == "user"), None)
+    if first_user is None:
+        return uuid.uuid4().hex
+    system = next((m.get("content") for m in messages if m.get("role") in ("system", "developer")), None)
+    key = json.dumps([body.get("user"), system, first_user], sort_keys=True, default=str)
+    return "conv-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def new_id(prefix: str) -> str:
