@@ -74,11 +74,15 @@ def test_tool_step_reads_shell_commands_and_editor_calls() -> None:
 def test_conversation_id_is_stable_across_a_tool_loop_and_differs_between_conversations() -> None:
     from aco.server.protocols.chat import conversation_id
 
-    first = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "fix bug 1"}]}
-    later = {"messages": [*first["messages"], {"role": "assistant", "content": "ok"},
-                          {"role": "user", "content": "and now?"}]}
-    other = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "fix bug 2"}]}
+    tools = [{"type": "function", "function": {"name": "bash"}}]
+    first = {"tools": tools, "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "fix 1"}]}
+    later = {"tools": tools, "messages": [
+        *first["messages"], {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c", "type": "function", "function": {"name": "bash", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "ok"}]}
+    other = {"tools": tools, "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "fix 2"}]}
     assert conversation_id(first) == conversation_id(later) != conversation_id(other)
     assert conversation_id(first).startswith("conv-")
     assert conversation_id({**first, "user": "session-a"}) != conversation_id({**first, "user": "session-b"})
-    assert conversation_id({"messages": []}) != conversation_id({"messages": []})  # no user message: random
+    chat = {"messages": first["messages"]}  # no tools, no tool use: every request is a task of its own
+    assert conversation_id(chat) != conversation_id(chat) and not conversation_id(chat).startswith("conv-")

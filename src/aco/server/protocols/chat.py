@@ -57,12 +57,13 @@ def check_request(body: Mapping[str, Any]) -> None:
 
 
 def conversation_id(body: Mapping[str, Any]) -> str:
-    """A task id for a request that names none (no `x-aco-task-id`): the same for every call of one conversation
-    (its `user`, first system text and first user message), so a tool loop stays one task; random without a user
-    message."""
+    """A task id for a request that names none (no `x-aco-task-id`). An agent's request (tools offered, or tool
+    use in the conversation) gets the same id on every call of its conversation (its `user`, first system text
+    and first user message), so its tool loop stays one task; any other request is a task of its own."""
     messages = [m for m in body.get("messages") or [] if isinstance(m, Mapping)]
     first_user = next((m.get("content") for m in messages if m.get("role") == "user"), None)
-    if first_user is None:
+    agentic = bool(body.get("tools")) or any(m.get("role") == "tool" or m.get("tool_calls") for m in messages)
+    if first_user is None or not agentic:
         return uuid.uuid4().hex
     system = next((m.get("content") for m in messages if m.get("role") in ("system", "developer")), None)
     key = json.dumps([body.get("user"), system, first_user], sort_keys=True, default=str)
