@@ -61,10 +61,12 @@ class OpenAIProvider:
         return dict(data)
 
     async def chunks(self, raw: AsyncIterator[bytes]) -> AsyncGenerator[dict[str, Any], None]:
-        """The canonical chunks of a streamed reply."""
+        """The canonical chunks of a streamed reply (read to its end, so the connection can be reused)."""
+        done = False
         async for event in self._events(raw):
-            if event.data.strip() == "[DONE]":
-                return
+            if done or event.data.strip() == "[DONE]":
+                done = True
+                continue
             try:
                 data = json.loads(event.data)
             except ValueError:
@@ -110,13 +112,13 @@ class AnthropicProvider(OpenAIProvider):
     async def chunks(self, raw: AsyncIterator[bytes]) -> AsyncGenerator[dict[str, Any], None]:
         reader = AnthropicReader()
         async for event in self._events(raw):
+            if reader.stopped:
+                continue  # read to the end, so the connection can be reused
             try:
                 for chunk in reader.feed(event.event, event.data):
                     yield chunk
             except StreamError as exc:
                 raise self.malformed(f"stream ({exc})") from None
-            if reader.stopped:
-                return
 
 
 Provider = OpenAIProvider
