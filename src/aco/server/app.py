@@ -23,7 +23,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aco.config import AcoConfig, ModelConfig
@@ -32,16 +32,15 @@ from aco.records import Usage
 from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHook, RouteDecision, TaskHandle
 from aco.sdk.optimizer import UnknownProfileError
 from aco.sdk.policy import Prior
-from aco.server import conversation, replies
+from aco.server import replies
 from aco.server import usage as usage_of
 from aco.server.auth import key_matches, presented_key
+from aco.server.calls import Caller
 from aco.server.http import ApiError, aco_headers, check_step, get_bool, get_float, get_str, header_safe, read_json
 from aco.server.metrics import ProxyMetrics
 from aco.server.protocols import anthropic, responses
 from aco.server.protocols.chat import check_request, conversation_id, step_from_request
-from aco.server.providers import Provider, provider_for
 from aco.server.replies import Routed
-from aco.server.streaming import CanonicalStream
 from aco.server.upstream import UpstreamError, Upstreams
 from aco.store import OutcomeRecord, Store
 
@@ -58,7 +57,7 @@ class Proxy:
     upstreams: Upstreams
     metrics: ProxyMetrics
     admin_key: str | None
-    providers: dict[str, Provider]
+    caller: Caller
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store call: inline for SQLite (local, sub-millisecond, writers serialised anyway), in the worker
@@ -225,53 +224,6 @@ def _message_text(messages: list[Any], role: str) -> str:
     return ""
 
 
-@dataclass
-class _Upstreamed:
-    """What one upstream call gave: a canonical payload or stream, the upstream's reply headers, its latency."""
-
-    headers: httpx.Headers
-    payload: dict[str, Any] | None = None
-    stream: CanonicalStream | None = None
-    latency_ms: float = 0.0
-
-
-async def _upstream_call(proxy: Proxy, upstream: str, upstream_model: str, model: str, body: dict[str, Any],
-                         stream: bool, previous_model: str) -> _Upstreamed:
-    """Send a canonical request to `upstream` in its API (conversation made valid for the target first) and read
-    the reply back into the canonical form; a stream is returned once its first chunk has arrived."""
-    provider = proxy.providers[upstream]
-    target = conversation.Target(provider.api, model, proxy.config.upstream(upstream).takes_cache_control)
-    prepared, _notes = conversation.prepare(body, target, previous_model)
-    upstream_body = provider.request(prepared, upstream_model)
-    headers = provider.headers(prepared)
-    max_call_s = proxy.config.server.max_call_s
-    if not stream:
-        try:
-            reply = await asyncio.wait_for(proxy.upstreams.post(upstream, provider.path, upstream_body, headers),
-                                           max_call_s)
-        except TimeoutError:
-            raise UpstreamError(f"upstream {upstream!r} took longer than server.max_call_s", status=504) from None
-        return _Upstreamed(reply.headers, payload=provider.payload(reply.body), latency_ms=reply.latency_ms)
-    opened = await proxy.upstreams.stream(upstream, provider.path, upstream_body, headers)
-    chunks = provider.chunks(opened.iter_bytes())
-
-    async def close() -> None:
-        await chunks.aclose()
-        await opened.response.aclose()
-
-    try:
-        first = await anext(chunks)
-    except StopAsyncIteration:
-        await close()
-        raise provider.malformed("stream (it ended before its first event)") from None
-    except BaseException:
-        await close()
-        raise
-    meter = usage_of.StreamMeter(usage_of.estimate_tokens(usage_of.prompt_chars(body)))
-    return _Upstreamed(opened.response.headers, stream=CanonicalStream(first, chunks, meter, close,
-                                                                       deadline_s=max_call_s))
-
-
 async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str, Any], stream: bool,
                 profile: str, failed: list[str]) -> Routed | None:
     """Call the decision's model; book what the call cost (a stream: when it ends, however it ends). None when
@@ -280,8 +232,8 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     headers = _decision_headers(d, failed)
     decision = _decision_json(d, profile, failed)
     start = time.perf_counter()
-    result = await _upstream_call(proxy, cfg.upstream, cfg.upstream_model or d.model, d.model, body, stream,
-                                  d.previous_model)
+    result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, body, stream,
+                                     d.previous_model)
     if result.stream is not None:
         proxy.metrics.upstream_latency.labels(d.model).observe(time.perf_counter() - start)
 
@@ -315,40 +267,19 @@ def task_strongest(proxy: Proxy, task: TaskHandle) -> str:
     return proxy.optimizer.policy(task.profile).allowed(task.category)[-1]
 
 
-def _passthrough_target(proxy: Proxy, model: str, api: str) -> tuple[str, str]:
-    """(upstream, upstream model) of a model that is not routed: a catalog model's own upstream, else the first
-    upstream speaking the client's API (else the first upstream)."""
-    if model in proxy.optimizer.config_catalog:
-        cfg = proxy.model_config(model)
-        return cfg.upstream, cfg.upstream_model or model
-    same = [u.name for u in proxy.config.upstreams if u.api == api]
-    return (same or [proxy.config.upstreams[0].name])[0], model
-
-
 async def _passthrough(proxy: Proxy, body: dict[str, Any], canonical: dict[str, Any], model: str, api: str
                        ) -> Response | Routed:
     """A model that is not routed: forwarded untouched when its upstream speaks the client's API (`body`),
     else translated (`canonical`) like a routed call, without a decision."""
-    upstream, upstream_model = _passthrough_target(proxy, model, api)
+    upstream, upstream_model = proxy.caller.target(model, api)
     proxy.metrics.passthrough.labels(model if model in proxy.optimizer.config_catalog else "other").inc()
-    provider = proxy.providers[upstream]
-    stream = get_bool(body, "stream")
-    if provider.api != api:
-        try:
-            result = await _upstream_call(proxy, upstream, upstream_model, model, canonical, stream, "")
-        except UpstreamError as exc:
-            raise ApiError(exc.status, str(exc), "upstream_error") from None
-        return Routed(payload=result.payload, stream=result.stream)
-    forwarded, headers = {**body, "model": upstream_model}, provider.headers(canonical)
+    if proxy.caller.providers[upstream].api == api:
+        return await proxy.caller.forward(upstream, {**body, "model": upstream_model}, canonical)
     try:
-        if stream:
-            opened = await proxy.upstreams.stream(upstream, provider.path, forwarded, headers)
-            return StreamingResponse(opened.iter_bytes(), media_type="text/event-stream")
-        reply = await proxy.upstreams.post(upstream, provider.path, forwarded, headers)
+        result = await proxy.caller.call(upstream, upstream_model, model, canonical, get_bool(body, "stream"), "")
     except UpstreamError as exc:
-        return Response(exc.body or json.dumps({"error": {"message": str(exc)}}).encode(), status_code=exc.status,
-                        media_type="application/json")
-    return Response(reply.body, status_code=reply.status, media_type="application/json")
+        raise ApiError(exc.status, str(exc), "upstream_error") from None
+    return Routed(payload=result.payload, stream=result.stream)
 
 
 async def _canonical_call(proxy: Proxy, request: Request, body: dict[str, Any], canonical: dict[str, Any],
@@ -357,42 +288,6 @@ async def _canonical_call(proxy: Proxy, request: Request, body: dict[str, Any], 
     if model.startswith("aco/"):
         return await _routed_chat(proxy, request, canonical, model.removeprefix("aco/"), endpoint)
     return await _passthrough(proxy, body, canonical, model, api)
-
-
-def _model_list(proxy: Proxy) -> dict[str, Any]:
-    """The profiles as `aco/<profile>` and every catalog model, in a shape both the OpenAI and the Anthropic
-    SDKs read."""
-    def entry(model_id: str, owner: str, name: str) -> dict[str, Any]:
-        return {"id": model_id, "object": "model", "type": "model", "created": 0, "lifecycle": "active",
-                "created_at": "1970-01-01T00:00:00Z", "owned_by": owner, "display_name": name}
-
-    data = [entry(f"aco/{name}", "aco", f"aco/{name}: routed over {', '.join(p.candidates)}")
-            for name, p in proxy.config.profiles.items()]
-    data += [entry(m.name, m.provider or m.upstream, m.name) for m in proxy.config.models]
-    return {"object": "list", "data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None}
-
-
-async def _count_tokens(proxy: Proxy, canonical: dict[str, Any]) -> Response:
-    """Anthropic's count_tokens: asked of the model's Anthropic upstream when it has one (for a profile, its
-    strongest candidate), else estimated from the characters (header `x-aco-token-count: estimated`)."""
-    model = str(canonical["model"])
-    if model.startswith("aco/"):
-        model = proxy.optimizer.policy(model.removeprefix("aco/")).strongest
-    upstream, upstream_model = _passthrough_target(proxy, model, "anthropic")
-    provider = proxy.providers[upstream]
-    if provider.api == "anthropic":
-        target = conversation.Target("anthropic", model, True)
-        prepared, _ = conversation.prepare(canonical, target, "")
-        request = {k: v for k, v in provider.request(prepared, upstream_model).items()
-                   if k not in ("max_tokens", "stream", "temperature", "top_p", "stop_sequences", "metadata")}
-        try:
-            reply = await proxy.upstreams.post(upstream, provider.count_path, request)
-        except UpstreamError as exc:
-            raise ApiError(exc.status, str(exc), "upstream_error") from None
-        return Response(reply.body, status_code=reply.status, media_type="application/json")
-    tokens = usage_of.estimate_tokens(usage_of.prompt_chars(canonical))
-    return JSONResponse({"input_tokens": tokens}, headers={"x-aco-token-count": "estimated"})
 
 
 def _handlers(proxy: Proxy) -> dict[str, Handler]:
@@ -414,8 +309,11 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         return result if isinstance(result, Response) else replies.messages_reply(result)
 
     async def count_tokens(request: Request) -> Response:
-        body = await read_json(request, limit)
-        return await _count_tokens(proxy, anthropic.request_to_chat(body, need_max_tokens=False))
+        canonical = anthropic.request_to_chat(await read_json(request, limit), need_max_tokens=False)
+        model = str(canonical["model"])  # a profile is counted on its strongest candidate
+        if model.startswith("aco/"):
+            model = proxy.optimizer.policy(model.removeprefix("aco/")).strongest
+        return await proxy.caller.count_tokens(model, canonical)
 
     async def responses_(request: Request) -> Response:
         body = await read_json(request, limit)
@@ -424,7 +322,7 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         return result if isinstance(result, Response) else replies.responses_reply(result, body)
 
     async def models(_: Request) -> Response:
-        return JSONResponse(_model_list(proxy))
+        return JSONResponse(proxy.caller.model_list())
 
     async def route(request: Request) -> Response:
         body = await read_json(request, limit)
@@ -511,8 +409,8 @@ def create_app(config: AcoConfig, *, transport: httpx.AsyncBaseTransport | None 
     store = store or Store.open(config.server.store_url)
     optimizer = Optimizer(config, store, on_outcome=on_outcome, priors=priors)
     key = admin_key if admin_key is not None else os.environ.get(config.server.api_key_env)
-    proxy = Proxy(config, optimizer, Upstreams(config, transport), ProxyMetrics(), key,
-                  {u.name: provider_for(u) for u in config.upstreams})
+    upstreams = Upstreams(config, transport)
+    proxy = Proxy(config, optimizer, upstreams, ProxyMetrics(), key, Caller(config, upstreams))
     anthropic_api = ("messages", "count_tokens")
     h = {name: _endpoint(proxy, name, fn, "anthropic" if name in anthropic_api else "openai")
          for name, fn in _handlers(proxy).items()}
