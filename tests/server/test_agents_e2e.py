@@ -388,7 +388,7 @@ def test_budget_holds_under_100_concurrent_streams_some_cut_off(stack: Stack) ->
                                                                "x-aco-budget-usd": str(budget_usd)},
                                    lambda _: body, cut_every=3))
     statuses = [s for s, _ in replies]
-    assert set(statuses) <= {200, 402} and statuses.count(200) >= 6  # reservations of USD 0.074 in USD 0.5
+    assert set(statuses) <= {200, 402} and statuses.count(200) >= 6  # reservations of USD 0.064 in USD 0.5
     decisions = _wait_settled(stack, {task})
     with stack.store() as store:
         budget = store.budget(task)
