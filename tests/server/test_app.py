@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -275,3 +276,53 @@ def test_stale_open_reservations_are_expired_at_startup(store: Store) -> None:
     assert stale_rec is not None and stale_rec.status == "expired" and stale_rec.cost_usd == 0.01
     assert fresh_rec is not None and fresh_rec.status == "open"  # younger than the longest call: maybe alive
     assert store.budget("dead-task") == pytest.approx((1.0, 0.01, 0.01))
+
+
+def test_anthropic_upstream_gets_its_key_header_and_a_messages_request(store: Store,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OpenAI client routed to an Anthropic upstream: the upstream is called at /v1/messages with the key from
+    the environment variable its config names, and the reply comes back as a chat completion."""
+    from aco.config import AcoConfig
+
+    monkeypatch.setenv("TEST_CLAUDE_KEY", "sk-ant-from-env")
+    seen: list[httpx.Request] = []
+
+    async def claude(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "stop_reason": "tool_use",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "bash", "input": {"command": "ls"}}],
+            "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 90}})
+
+    config = AcoConfig.model_validate({
+        "upstreams": [{"name": "claude", "api": "anthropic", "base_url": "http://claude.test/v1",
+                       "api_key_env": "TEST_CLAUDE_KEY", "max_retries": 0}],
+        "models": [{"name": "c", "upstream": "claude", "upstream_model": "claude-x", "usd_per_mtok_input": 3,
+                    "usd_per_mtok_output": 15, "usd_per_mtok_cached_input": 0.3}],
+        "profiles": {"p": {"candidates": ["c"]}}})
+    app = create_app(config, transport=httpx.MockTransport(claude), store=store, admin_key=KEY)
+    with TestClient(app) as client:
+        reply = client.post("/v1/chat/completions", headers={"x-aco-task-id": "a1"}, json={
+            "model": "aco/p", "messages": MESSAGES,
+            "tools": [{"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}]})
+    [request] = seen
+    assert request.url.path == "/v1/messages" and request.headers["x-api-key"] == "sk-ant-from-env"
+    assert request.headers["anthropic-version"] == "2023-06-01" and "authorization" not in request.headers
+    sent = json.loads(request.content)
+    assert sent["model"] == "claude-x" and sent["tools"][0]["name"] == "bash" and sent["max_tokens"] > 0
+    choice = reply.json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls" and "_stop_reason" not in choice
+    assert choice["message"]["tool_calls"][0]["function"]["arguments"] == json.dumps({"command": "ls"})
+    assert reply.json()["usage"]["prompt_tokens_details"]["cached_tokens"] == 90
+    [decision] = store.decisions("a1")
+    assert decision.cost_usd == pytest.approx((10 * 3 + 90 * 0.3 + 5 * 15) / 1e6)
+
+
+def test_messages_endpoint_falls_back_like_chat(store: Store) -> None:
+    fake = FakeUpstream({"m-small": "500"})
+    with _client(store, fake) as client:
+        reply = client.post("/v1/messages", json={"model": "aco/p", "max_tokens": 16, "messages": MESSAGES},
+                            headers={"x-aco-category": "easy", "x-aco-task-id": "fb"})
+    assert reply.status_code == 200 and reply.headers["x-aco-fallbacks"] == "m-small"
+    assert reply.json()["content"][0]["text"] == "a long enough answer from m-mid"
+    assert [(d.chosen_model, d.status) for d in store.decisions("fb")] == [("m-small", "failed"), ("m-mid", "settled")]
