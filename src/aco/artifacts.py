@@ -28,7 +28,8 @@ from aco.errors import AcoError, ArtifactError
 from aco.records import ModelSpec
 from aco.routers.base import Router
 from aco.routers.registry import make_router
-from aco.routers.state import json_params
+from aco.routers.state import json_params, load_into, state_of
+from aco.version import __version__
 
 FORMAT = "aco-router"
 FORMAT_VERSION = 1
@@ -82,15 +83,13 @@ def _join_arrays(value: Any, arrays: Any) -> Any:
 def save_router(router: Router, table: OutcomeTable, path: Path, *, dataset: str = "") -> dict[str, Any]:
     """Write fitted `router` (trained on `table`) to `path`; returns the metadata written."""
     arrays: dict[str, np.ndarray] = {}
-    state_bytes = json.dumps(_split_arrays(router.to_state(), arrays)).encode()
+    state_bytes = json.dumps(_split_arrays(state_of(router), arrays)).encode()
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     arrays_bytes = buffer.getvalue()
-    import aco
-
     mean_cost = table.cost_usd.mean(axis=0) if table.n_tasks else np.asarray(router.mean_cost_usd_, dtype=float)
     metadata = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "aco_version": aco.__version__,
+        "format": FORMAT, "format_version": FORMAT_VERSION, "aco_version": __version__,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "router": router.name, "spec": str(getattr(router, "spec_", router.name)),
         "params": json_params(router),
@@ -158,7 +157,7 @@ def load_router(path: Path, models: Sequence[str] | None = None) -> tuple[Router
         router = make_router(str(metadata["router"]), **metadata["params"])
         router.spec_ = str(metadata.get("spec", metadata["router"]))  # type: ignore[attr-defined]
         router.with_models(model_specs(metadata), np.array([float(m["mean_cost_usd"]) for m in metadata["models"]]))
-        router.load_state(state)
+        load_into(router, state)
     except ArtifactError:
         raise
     except (AcoError, KeyError, ValueError, TypeError, AttributeError, json.JSONDecodeError,

@@ -26,6 +26,31 @@ class ModelSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens one upstream call used, as billed: fresh input, cached input read, cache writes, output.
+
+    `input_tokens` counts only input billed at the full rate (for OpenAI, prompt tokens minus cached ones;
+    Anthropic reports it that way); `reasoning_tokens` are part of `output_tokens` (reported for audit).
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+                     "reasoning_tokens"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.cached_input_tokens + self.cache_write_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """A unit of work an agent is asked to do."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 import openai
 import pytest
 from starlette.testclient import TestClient
@@ -122,18 +123,24 @@ def test_seeded_thompson_then_learning_from_the_proxy_store(live: Live, data_dir
 
 def test_openai_client_cascade_escalates_on_a_rejected_cheap_answer(live: Live, data_dir: Path) -> None:
     table = load_dataset("routerbench-mbpp", data_dir)
-    row = int((table.tasks["split"] == "test").to_numpy().argmax())
+    test = table.subset(np.flatnonzero((table.tasks["split"] == "test").to_numpy()))
+    cascade, metadata = load_router(live.folder / "cascade-mbpp.aco")
+    replayed = cascade.route_table(test)
+    row = int(np.flatnonzero(replayed.paid(test.n_models).sum(axis=1) > 1)[0])  # a task the cascade escalates
+    cheap = metadata["policy"]["chain"][0]
     client = openai.OpenAI(base_url=f"{live.url}/v1", api_key="routing-needs-no-key", max_retries=0)
     raw = client.chat.completions.with_raw_response.create(
-        model="aco/cascade-mbpp", messages=[{"role": "user", "content": str(table.tasks["text"].iloc[row])}],
-        extra_headers={"x-aco-task-id": "openai-cascade", "x-aco-category": "mbpp", "x-aco-source": "routerbench"})
+        model="aco/cascade-mbpp", messages=[{"role": "user", "content": str(test.tasks["text"].iloc[row])}],
+        extra_headers={"x-aco-task-id": "openai-cascade", "x-aco-category": "mbpp", "x-aco-source": "routerbench"},
+        extra_body={"metadata": {"aco_replay_task": test.task_ids[row]}})
     completion = raw.parse()
     attempts = json.loads(raw.text)["aco"]["attempts"]
     assert completion.choices[0].message.content and len(attempts) >= 2
-    assert attempts[0]["model"] == "meta/code-llama-instruct-34b-chat"  # the chain's cheap model first
+    assert attempts[0]["model"] == cheap  # the chain's cheap model first
     assert "post-hoc P=" in attempts[1]["reason"] and ": escalate to " in attempts[1]["reason"]
-    assert raw.headers["x-aco-escalations"].startswith("meta/code-llama-instruct-34b-chat")
+    assert raw.headers["x-aco-escalations"].startswith(cheap)
     assert raw.headers["x-aco-model"] == completion.model == attempts[-1]["model"]
+    assert raw.headers["x-aco-model"] == test.model_names[int(replayed.model_idx[row])]  # as replayed
     assert float(raw.headers["x-aco-cost-usd"]) > float(raw.headers["x-replay-cost-usd"])  # every attempt paid
 
 
@@ -143,13 +150,16 @@ def test_unreadable_conversation_gets_a_decision_and_a_stop_ends_the_task(live: 
     the task ends without a call, machine-readably."""
     table = load_dataset("swebench-lm32b-sonnet", data_dir)
     task_id, statement = table.task_ids[0], str(table.tasks["text"].iloc[0])
-    broken = [{"role": "user", "content": statement}, {"role": "assistant", "tool_calls": "not a list"},
-              {"role": "tool", "content": "ok"}]
+    broken = [{"role": "user", "content": statement},  # a valid chat request, but no command to read from it
+              {"role": "assistant", "content": "look", "tool_calls": [
+                  {"id": "c", "type": "function", "function": {"name": "bash", "arguments": {"command": "ls"}}}]},
+              {"role": "tool", "tool_call_id": "c", "content": "ok"}]
     reply = httpx.post(f"{live.url}/v1/chat/completions", timeout=30,
                        headers={"x-aco-category": str(table.tasks["category"].iloc[0])},
                        json={"model": "aco/value-head", "messages": broken, "metadata": {"aco_replay_task": task_id}})
     assert reply.status_code == 200, reply.text
-    assert reply.headers["x-aco-reason"].startswith("value head abstains: message 2: tool_calls is not a list")
+    assert reply.headers["x-aco-reason"].startswith(
+        "value head abstains: message 2: tool call 1 has no function arguments string")
     assert reply.headers["x-aco-model"] == "SWE-agent-LM-32B"
     router, _ = load_router(live.folder / "value-head.aco")
     router.set_params(stop_value_usd=0.01, value_usd=0.1)  # at $0.1 a success never pays for switching, and

@@ -122,9 +122,9 @@ def case(request: pytest.FixtureRequest, slices: dict[str, tuple[OutcomeTable, O
     name, dataset = request.param
     if (name, dataset) not in cases:
         train, test = slices[dataset]
-        missing = [c for c in available()[name].needs_columns if c not in train.tasks.columns]
-        if missing:
-            pytest.skip(f"{name} needs the task columns {missing} (tests/routers/test_escalation.py runs it)")
+        unmet = [why for r in available()[name].requires if (why := train.lacks(r)) is not None]
+        if unmet:
+            pytest.skip(f"{name} {unmet[0]} (tests/routers/test_escalation.py runs it on such a table)")
         cases[name, dataset] = Case(build_spec(name, train, test), train, test)
     return cases[name, dataset]
 

@@ -13,25 +13,14 @@ from pathlib import Path
 import pytest
 
 from aco.errors import ConfigError
-from aco.store import DecisionRecord, OutcomeRecord, Store
+from aco.records import Usage
+from aco.store import DecisionRecord, OutcomeRecord, RefusalRecord, Store
 from aco.store.schema import LATEST_VERSION
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'aco.db'}"
-    else:
-        url = os.environ.get("ACO_TEST_POSTGRES_URL", "")
-        if not url:
-            pytest.skip("no PostgreSQL server: set ACO_TEST_POSTGRES_URL=postgresql+psycopg://... to test it")
-    s = Store.open(url)
-    if request.param == "postgresql":  # a shared server: start from empty tables
-        with s.engine.begin() as conn:
-            for table in ("decisions", "outcomes", "budgets"):
-                conn.exec_driver_sql(f"DELETE FROM {table}")
-    request.addfinalizer(s.close)
-    return s
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    return any_store
 
 
 def _decision(i: int, task: str = "t1", category: str = "arc") -> DecisionRecord:
@@ -161,3 +150,87 @@ def test_reserve_and_record_is_all_or_nothing(store: Store) -> None:
     assert not store.reserve_and_record(_decision(2))  # would reach 0.02 > 0.015: nothing written
     assert store.get_decision("d2") is None
     assert store.budget("t1") == pytest.approx((0.015, 0.01, 0.0))
+
+
+def test_settle_decision_records_cost_and_usage_once(store: Store) -> None:
+    store.open_budget("t1", 1.0)
+    assert store.reserve_and_record(_decision(1))  # reserves 0.01
+    usage = Usage(input_tokens=100, output_tokens=20, cached_input_tokens=400, cache_write_tokens=5,
+                  reasoning_tokens=7)
+    assert store.settle_decision("d1", 0.004, usage=usage, counterfactual_usd=0.04, settled_at=2000.0)
+    assert store.budget("t1") == pytest.approx((1.0, 0.0, 0.004))
+    got = store.get_decision("d1")
+    assert got is not None
+    assert (got.status, got.cost_usd, got.counterfactual_usd, got.usage, got.settled_at) == (
+        "settled", 0.004, 0.04, usage, 2000.0)
+    assert not store.settle_decision("d1", 0.5)  # a second settlement books nothing
+    assert not store.settle_decision("no-such-decision", 0.5)
+    assert store.budget("t1") == pytest.approx((1.0, 0.0, 0.004))
+
+
+def test_failed_call_settles_at_zero(store: Store) -> None:
+    store.open_budget("t1", 1.0)
+    assert store.reserve_and_record(_decision(1))
+    assert store.settle_decision("d1", 0.0, status="failed")
+    assert store.budget("t1") == pytest.approx((1.0, 0.0, 0.0))
+    assert store.get_decision("d1").status == "failed"  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="status"):
+        store.settle_decision("d1", 0.0, status="open")
+
+
+def test_expire_reservations_settles_only_stale_open_decisions(store: Store) -> None:
+    store.open_budget("t1", 1.0)
+    for i in (1, 2, 3):
+        assert store.reserve_and_record(_decision(i))  # created_at 1001, 1002, 1003; 0.01 each
+    assert store.settle_decision("d1", 0.002)
+    expired = store.expire_reservations(older_than_s=10.0, now=1012.5)  # cutoff 1002.5: d2 only (d1 settled)
+    assert [d.decision_id for d in expired] == ["d2"]
+    assert store.get_decision("d2").status == "expired"  # type: ignore[union-attr]
+    assert store.get_decision("d3").status == "open"  # type: ignore[union-attr]
+    assert store.budget("t1") == pytest.approx((1.0, 0.01, 0.012))  # d3 still reserved; d2 booked at its estimate
+    assert store.expire_reservations(older_than_s=10.0, now=1012.5) == []
+
+
+def test_refusals_round_trip(store: Store) -> None:
+    store.record_refusal(RefusalRecord(task_id="t1", profile="p", model="m-cheap", needed_usd=0.01,
+                                       remaining_usd=0.004, category="arc", created_at=5.0))
+    store.record_refusal(RefusalRecord(task_id="t2", profile="p", model="m-big", needed_usd=0.2))
+    assert [r.task_id for r in store.refusals()] == ["t1", "t2"]
+    assert store.refusals("t1") == [RefusalRecord(task_id="t1", profile="p", model="m-cheap", needed_usd=0.01,
+                                                  remaining_usd=0.004, category="arc", created_at=5.0)]
+
+
+def test_v1_database_is_migrated_to_v2_without_losing_rows(tmp_path: Path) -> None:
+    """A store written by the first release (schema v1) opens: its decisions get status 'unknown'."""
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # the v1 schema as released
+        conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at FLOAT NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO schema_version VALUES (1, 0.0)")
+        conn.exec_driver_sql(
+            "CREATE TABLE decisions (decision_id VARCHAR(64) PRIMARY KEY, task_id VARCHAR(256) NOT NULL, "
+            "profile VARCHAR(128) NOT NULL, step_kind VARCHAR(32) NOT NULL, category VARCHAR(256) NOT NULL, "
+            "candidates JSON NOT NULL, chosen_model VARCHAR(256) NOT NULL, propensity FLOAT NOT NULL, "
+            "p_success_by_model JSON NOT NULL, features JSON NOT NULL, reason TEXT NOT NULL, "
+            "reserved_usd FLOAT NOT NULL, created_at FLOAT NOT NULL)")
+        conn.exec_driver_sql(
+            "INSERT INTO decisions VALUES ('old1', 't1', 'p', '', 'arc', '[\"m\"]', 'm', 1.0, '{\"m\": 0.5}', "
+            "'{}', 'old reason', 0.01, 1.0)")
+        conn.exec_driver_sql(
+            "CREATE TABLE outcomes (outcome_id INTEGER PRIMARY KEY, task_id VARCHAR(256) NOT NULL, "
+            "decision_id VARCHAR(64), model VARCHAR(256) NOT NULL, category VARCHAR(256) DEFAULT '' NOT NULL, "
+            "score FLOAT NOT NULL, success BOOLEAN NOT NULL, cost_usd FLOAT NOT NULL, verifier VARCHAR(32) NOT NULL, "
+            "created_at FLOAT NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE budgets (task_id VARCHAR(256) PRIMARY KEY, budget_usd FLOAT NOT NULL, "
+                             "reserved_usd FLOAT NOT NULL, spent_usd FLOAT NOT NULL)")
+    engine.dispose()
+    store = Store.open(url)
+    assert store.schema_version() == LATEST_VERSION
+    old = store.get_decision("old1")
+    assert old is not None
+    assert (old.status, old.reason, old.cost_usd, old.usage) == ("unknown", "old reason", None, None)
+    assert store.expire_reservations(older_than_s=0.0) == []  # 'unknown' is not an open reservation
+    store.record_decision(_decision(1))
+    assert store.get_decision("d1").status == "open"  # type: ignore[union-attr]

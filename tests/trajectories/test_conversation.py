@@ -10,10 +10,10 @@ import pytest
 from aco.trajectories.conversation import (
     CallUsage,
     UnreadableConversationError,
+    call_usage,
     observation_chars,
     read_turns,
     task_statement,
-    usage_of,
 )
 
 
@@ -64,6 +64,6 @@ def test_unreadable_conversations_say_why(messages: object, why: str) -> None:
 
 def test_observation_chars_and_usage() -> None:
     assert observation_chars("plain") == 5
-    usage = usage_of({"usage": {"prompt_tokens": 12, "completion_tokens": 3.5}}, 0.25)
+    usage = call_usage({"usage": {"prompt_tokens": 12, "completion_tokens": 3.5}}, 0.25)
     assert (usage.prompt_tokens, usage.completion_tokens, usage.cost_usd) == (12.0, 3.5, 0.25)
-    assert math.isnan(usage_of({"usage": None}, 0.1).prompt_tokens)
+    assert math.isnan(call_usage({"usage": None}, 0.1).prompt_tokens)

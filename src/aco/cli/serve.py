@@ -20,7 +20,7 @@ def serve(config: Annotated[Path | None, typer.Option(help="TOML config (default
           store_url: Annotated[str | None, typer.Option(help="Store URL (default: $ACO_STORE_URL, else the "
                                                               "config's server.store_url).")] = None,
           log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning") -> None:
-    """Run the OpenAI-compatible routing proxy."""
+    """Run the routing proxy (OpenAI chat completions and Responses, Anthropic Messages)."""
     import uvicorn
 
     from aco.config import load_config
@@ -45,24 +45,30 @@ def replay_upstream(port: Annotated[int, typer.Option(help="Port to listen on.")
                     host: HostOption = "127.0.0.1", data_dir: DataDirOption = None,
                     chunk_delay_ms: Annotated[float, typer.Option(help="Delay before each streamed chunk.")] = 0.0,
                     trajectories: Annotated[str | None, typer.Option(
-                        help="Also serve a SWE-bench pair's recorded agent turns (lm32b-sonnet).")] = None,
+                        help="Also serve a SWE-bench pair's recorded runs for replay-live (lm32b-sonnet).")]
+                    = None,
                     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning") -> None:
-    """Serve recorded responses as an OpenAI-compatible endpoint (offline upstream): RouterBench's, and with
-    --trajectories a SWE-agent pair's turns."""
+    """Serve recorded responses (RouterBench prompts, SWE-bench agent turns) as an offline upstream speaking
+    OpenAI chat completions and Anthropic Messages; with --trajectories also a SWE-bench pair's recorded runs for
+    `aco replay-live` (`aco.server.replay_pairs`)."""
     import uvicorn
 
     from aco.datasets.location import resolve_data_dir
-    from aco.server.replay_upstream import ReplayBook, TrajectoryBook, create_replay_app
+    from aco.server.replay_pairs import PairBook
+    from aco.server.replay_trajectories import TrajectoryBook
+    from aco.server.replay_upstream import ReplayBook, create_replay_app
     from aco.trajectories.pairs import load_pair_table
 
     folder = resolve_data_dir(data_dir if data_dir is not None else AcoSettings().data_dir)
     book = ReplayBook.from_data_dir(folder)
-    turns = TrajectoryBook(load_pair_table(folder, trajectories)) if trajectories else None
-    extra = f"; {turns.table.n_tasks} recorded {trajectories} tasks" if turns else ""
+    runs = TrajectoryBook.from_data_dir(folder)
+    pairs = PairBook(load_pair_table(folder, trajectories)) if trajectories else None
+    extra = f"; the {trajectories} pair's {len(pairs)} recorded tasks" if pairs is not None else ""
     typer.echo(f"replay upstream on http://{host}:{port}/v1 ({len(book)} recorded prompts x "
-               f"{len(book.models)} models from {folder / 'routerbench'}{extra})")
-    uvicorn.run(create_replay_app(book, chunk_delay_ms=chunk_delay_ms, trajectories=turns), host=host, port=port,
-                log_level=log_level, access_log=False)
+               f"{len(book.models)} models from {folder / 'routerbench'}; {len(runs)} recorded agent runs "
+               f"of {', '.join(runs.models) or 'no trajectory model'}{extra})")
+    app = create_replay_app(book, trajectories=runs, chunk_delay_ms=chunk_delay_ms, pairs=pairs)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 def register(app: typer.Typer) -> None:

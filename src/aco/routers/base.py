@@ -21,6 +21,8 @@ import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import NotFittedError
+from aco.policies.objective import Objective
+from aco.policies.rules import best_index, cheapest_index
 from aco.records import Decision, ModelSpec, Outcome
 from aco.routers.decision import TaskContext, check_allowed, decision_from_row
 
@@ -70,10 +72,10 @@ class Router(ABC):
     knob: ClassVar[str | None] = None
     knob_grid: ClassVar[tuple[float, ...]] = ()
     uses_outcomes: ClassVar[bool] = False  # evaluation-only routers (the oracle) read the test outcomes
+    requires: ClassVar[tuple[str, ...]] = ()  # what a table must carry (keys of aco.datasets.table.REQUIREMENTS)
     multi_step: ClassVar[bool] = False  # reads runs or turns and may escalate or stop within a task
     fits_empty: ClassVar[bool] = False  # may start from no training outcomes at all (learns online)
     transient: ClassVar[tuple[str, ...]] = ()  # fitted attributes rebuilt after loading (random streams)
-    needs_columns: ClassVar[tuple[str, ...]] = ()  # task columns a table must have (e.g. the turns of a run)
 
     # --- parameters (scikit-learn conventions) -------------------------------------------------------
     @classmethod
@@ -100,6 +102,14 @@ class Router(ABC):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+    def unmet_requirement(self, table: OutcomeTable) -> str | None:
+        """Why this router cannot run on `table` (e.g. "needs observable run signals ..."), or None when it can."""
+        for requirement in self.requires:
+            why = table.lacks(requirement)
+            if why is not None:
+                return why
+        return None
 
     # --- fitting and routing -------------------------------------------------------------------------
     def fit(self, table: OutcomeTable) -> Self:
@@ -155,6 +165,10 @@ class Router(ABC):
         routing = self.route(context.task_set(self.model_specs_))
         return decision_from_row(routing, 0, self.models_, context, allowed, self.mean_cost_usd_)
 
+    def permitted(self, context: TaskContext) -> tuple[str, ...]:
+        """The models this router may choose for the task at all (its safety floors), in its model order."""
+        return tuple(self.models_)
+
     def learn_one(self, context: TaskContext, decision: Decision, outcome: Outcome) -> None:
         """Feed back the outcome of one decision this router made; online routers learn from it."""
         models = getattr(self, "models_", None)
@@ -178,26 +192,7 @@ class Router(ABC):
         self.mean_cost_usd_ = np.asarray(mean_cost_usd, dtype=float)
         return self
 
-    # --- state for artifacts ------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        """Fitted state as JSON values and arrays (`aco.artifacts`); plain attributes by default."""
-        from aco.errors import ArtifactError
-        from aco.routers.state import encode
-
-        if self.uses_outcomes:
-            raise ArtifactError(f"router {self.name!r} reads recorded outcomes: it is evaluation-only and cannot "
-                                "be saved")
-        skip = {"models_", "model_specs_", "mean_cost_usd_", "spec_", *self.transient}
-        return {k: encode(v, f"{self.name}.{k}") for k, v in vars(self).items() if k.endswith("_") and k not in skip}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Restore what `to_state` wrote (the candidate models are restored first, by `with_models`)."""
-        from aco.routers.state import decode
-
-        for key, value in state.items():
-            setattr(self, key, decode(value))
-        self.reseed()
-
+    # --- artifacts (a router with state beyond plain attributes defines to_state / load_state) --------
     def describe(self) -> dict[str, Any]:
         """Readable policy settings for the artifact metadata."""
         knob = self.knob
@@ -208,13 +203,10 @@ class Router(ABC):
         return self.knob_grid if self.knob else ()
 
 
-def cheapest_index(mean_cost_usd: np.ndarray) -> int:
-    """Position of the cheapest model (first on ties)."""
-    return int(np.argmin(np.asarray(mean_cost_usd)))
+def objective_for(value_usd: float | None, table: OutcomeTable) -> Objective:
+    """A router's objective: its `value_usd` parameter when set, else the default of its training table."""
+    return Objective(float(value_usd), "router parameter value_usd") if value_usd is not None \
+        else Objective.of_table(table)
 
 
-def best_index(mean_score: np.ndarray, mean_cost_usd: np.ndarray) -> int:
-    """Position of the model with the highest mean score; ties go to the cheaper one."""
-    score = np.round(np.asarray(mean_score, dtype=float), 12)
-    order = np.lexsort((np.asarray(mean_cost_usd, dtype=float), -score))
-    return int(order[0])
+__all__ = ["Router", "Routing", "best_index", "cheapest_index", "objective_for"]

@@ -138,6 +138,10 @@ class CategoryBetaRouter(Router):
         cell[:, self.models_.index(decision.model)] += (1.0, float(outcome.success))
         self.__dict__.get("_p_cache", {}).pop(context.category, None)
 
+    def permitted(self, context: TaskContext) -> tuple[str, ...]:
+        mask = tier_floors([context.category], self.floors_, self.tiers_)[0]
+        return tuple(m for m, ok in zip(self.models_, mask, strict=True) if ok)
+
     # --- the rule ------------------------------------------------------------------------------------
     def _choose(self, p: np.ndarray, categories: Any, permitted: np.ndarray | None,
                 ) -> tuple[np.ndarray, list[str]]:

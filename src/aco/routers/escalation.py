@@ -6,14 +6,14 @@ text and gives P(cheap run succeeds); the value rule keeps the cheap model unles
 value - the extra cost of switching (both from the training tasks), else the strong model runs the rest of the
 task. With `stop_value_usd`, a run whose P(success) x that value is below its expected remaining cost is
 stopped (no result). Escalating pays the cheap turns 1..K plus the strong run; stopping pays turns 1..K.
-`value_usd` (the knob) is chosen on the training tasks' inner out-of-fold predictions (success - 0.1 x cost per
-task) unless set. The table needs the cheap run's turns in the task column `turns` (`swebench-lm32b-sonnet`).
+`value_usd` (the knob) is the value of a success in USD: when unset, the training table's objective
+(`aco.policies.objective`: its break-even value). The table needs the cheap run's turns in the task column `turns`
+(`swebench-lm32b-sonnet`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,16 +22,16 @@ import pandas as pd
 from aco.controllers.stop import should_escalate, should_stop
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import AcoError
+from aco.policies.objective import Objective
 from aco.records import Decision
 from aco.routers.base import Router, Routing
 from aco.routers.decision import TURNS_COLUMN, TaskContext
 from aco.routers.registry import register
+from aco.routers.state import decode, encode
 from aco.routers.trajectory import VALUE_GRID_USD, candidate_heads
 from aco.trajectories.features import cost_so_far_usd, feature_frame
 from aco.trajectories.loader import Trajectory
-from aco.trajectories.value_head import ValueHead, inner_oof, select_head
-
-REWARD_COST_WEIGHT = 0.1
+from aco.trajectories.value_head import ValueHead, select_head
 
 
 def _trajectories(ids: Sequence[str], turns: Sequence[Any]) -> dict[str, Trajectory]:
@@ -56,7 +56,7 @@ class ValueHeadRouter(Router):
     multi_step = True
     knob = "value_usd"
     knob_grid = VALUE_GRID_USD
-    needs_columns: ClassVar[tuple[str, ...]] = (TURNS_COLUMN,)
+    requires: ClassVar[tuple[str, ...]] = ("two_models", "turns")
 
     def __init__(self, k: int = 3, value_usd: float | None = None, heads: str = "base",
                  stop_value_usd: float | None = None, seed: int = 0) -> None:
@@ -85,26 +85,11 @@ class ValueHeadRouter(Router):
         self.p_strong_ = float(table.success[:, self.strong_].mean())
         self.extra_cost_usd_ = float(strong_cost.mean() - (cheap_cost - so_far).mean())
         self.remaining_cost_usd_ = float((cheap_cost - so_far).mean())
-        self.auto_value_usd_ = self._choose_value(frame, y, table, so_far)
-
-    def _choose_value(self, frame: pd.DataFrame, y: np.ndarray, table: OutcomeTable, so_far: np.ndarray) -> float:
-        """The value of success maximising success - 0.1 x cost per training task on inner out-of-fold P."""
-        template = replace(self.head_)
-        p = inner_oof(template, frame, y, seed=self.seed) if self.head_.constant_ is None else \
-            np.full(len(y), self.head_.constant_)
-        ok, cost = table.success, table.cost_usd
-
-        def value(v: float) -> float:
-            up = should_escalate(p, self.p_strong_, self.extra_cost_usd_, v)
-            success = np.where(up, ok[:, self.strong_], ok[:, self.cheap_])
-            paid = np.where(up, so_far + cost[:, self.strong_], cost[:, self.cheap_])
-            return float(success.mean() - REWARD_COST_WEIGHT * paid.mean())
-
-        return max(VALUE_GRID_USD, key=lambda v: (value(v), -v))
+        self.objective_ = Objective.of_table(table)
 
     # --- the rule ------------------------------------------------------------------------------------
     def _value(self) -> float:
-        return float(self.value_usd if self.value_usd is not None else self.auto_value_usd_)
+        return float(self.value_usd if self.value_usd is not None else self.objective_.value_usd)
 
     def _rule(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(escalate, stop) per task from P(cheap run succeeds)."""
@@ -165,7 +150,7 @@ class ValueHeadRouter(Router):
     def to_state(self) -> dict[str, Any]:
         return {"cheap": self.cheap_, "strong": self.strong_, "head": self.head_.to_state(),
                 "p_strong": self.p_strong_, "extra_cost_usd": self.extra_cost_usd_,
-                "remaining_cost_usd": self.remaining_cost_usd_, "auto_value_usd": self.auto_value_usd_}
+                "remaining_cost_usd": self.remaining_cost_usd_, "objective": encode(self.objective_)}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.cheap_, self.strong_ = int(state["cheap"]), int(state["strong"])
@@ -173,11 +158,11 @@ class ValueHeadRouter(Router):
         self.p_strong_ = float(state["p_strong"])
         self.extra_cost_usd_ = float(state["extra_cost_usd"])
         self.remaining_cost_usd_ = float(state["remaining_cost_usd"])
-        self.auto_value_usd_ = float(state["auto_value_usd"])
+        self.objective_ = decode(state["objective"])
 
     def describe(self) -> dict[str, Any]:
         return {"policy": {"name": self.name, "k": self.k, "knob": self.knob, "knob_value": self.value_usd,
-                           "auto_value_usd": self.auto_value_usd_, "head": self.head_.label,
+                           "value_usd_used": self._value(), "head": self.head_.label,
                            "p_strong": self.p_strong_, "extra_cost_usd": self.extra_cost_usd_,
                            "stop_value_usd": self.stop_value_usd, "cheap": self.models_[self.cheap_],
                            "strong": self.models_[self.strong_]}}

@@ -17,6 +17,7 @@ import pandas as pd
 
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
+from aco.policies.objective import Objective
 from aco.records import Decision, ModelSpec, Outcome
 from aco.routers.base import Router
 from aco.routers.decision import TaskContext
@@ -63,7 +64,9 @@ def learn_from_store(spec: str, store: Store, models: Sequence[str] = ()) -> Rou
     empty = OutcomeTable(name=f"log {store.url}", tasks=pd.DataFrame({"category": []}, index=pd.Index([], dtype=str)),
                          models=tuple(ModelSpec(name=m) for m in names), score=np.zeros((0, len(names))),
                          cost_usd=np.zeros((0, len(names))))
-    params = {"cost_usd": cost} if "cost_usd" in cls._param_names() else {}
+    params: dict[str, object] = {"cost_usd": cost} if "cost_usd" in cls._param_names() else {}
+    if "value_usd" in cls._param_names():  # a log has no table to take a break-even value from
+        params["value_usd"] = Objective.paper().value_usd
     router = make_router(spec, **params).fit(empty)
     router.with_models(empty.models, np.array([cost[m] for m in names]))
     for item in logged:

@@ -22,11 +22,11 @@ from typing import Any
 
 from aco.config import AcoConfig, load_config
 from aco.errors import AcoError, ConfigError
-from aco.records import Decision, Outcome
+from aco.records import Decision, Outcome, Usage
 from aco.routers.base import Router
 from aco.routers.decision import NoModelAllowedError, Run, TaskContext
 from aco.sdk.profile import LiveProfile, load_profile
-from aco.store import DecisionRecord, OutcomeRecord, Store
+from aco.store import DecisionRecord, OutcomeRecord, RefusalRecord, Store
 from aco.trajectories.conversation import CallUsage, UnreadableConversationError, read_turns
 from aco.trajectories.loader import Turn
 
@@ -58,6 +58,7 @@ class RouteDecision:
     step_kind: str = ""
     p_success_by_model: dict[str, float] = field(default_factory=dict)
     fallback_from: str = ""
+    previous_model: str = ""  # the model of the task's previous call ("" for its first): a switch when it differs
     action: str = "continue"
     propensity: float = 1.0
     give_up: bool = False
@@ -70,12 +71,13 @@ class _TaskState:
     text: str = ""
     source: str = ""
     budget_usd: float | None = None  # opened in the store together with the first reservation
-    budgeted: bool = False  # the store holds a budget for the task (reservations are settled)
+    budgeted: bool = False  # the store holds a budget for the task
     current_model: str = ""
     routed: Decision | None = None  # the router's decision for the task (per-step routing and stickiness)
-    cheapest: str = ""  # the cheapest model the router allows for the task (per-step routing)
     steps: int = 0
     strong_hold: int = 0  # per-step routing: turns the routed model is still held after an edit
+    warm_model: str = ""  # the model whose prompt cache holds this task's conversation
+    warm_tokens: int = 0  # how many prompt tokens of it (the previous call's whole prompt)
     runs: list[Run] = field(default_factory=list)  # runs of the current request (multi-step routers)
     calls: list[CallUsage] = field(default_factory=list)  # the call that answered each earlier request
     request_calls: list[CallUsage] = field(default_factory=list)
@@ -119,22 +121,27 @@ class TaskHandle:
 
     def route(self, step_kind: str = "", context: Mapping[str, Any] | None = None, *, escalate: bool = False,
               exclude: Sequence[str] = (), reserve: bool = True, fallback_from: str = "",
-              conversation: Sequence[Any] | None = None) -> RouteDecision:
+              conversation: Sequence[Any] | None = None, endpoint: str = "sdk") -> RouteDecision:
         """Pick the model of the next call (sticky unless escalating, excluded or a multi-step router acts) and
-        reserve its cost. A fresh request (no `exclude`, no `escalate`) starts with no runs."""
+        reserve its cost. A fresh request (no `exclude`, no `escalate`) starts with no runs. `context` may give
+        the step's `action` and the request's `prompt_tokens` (then each model's expected cost counts the task's
+        warm prompt cache); `endpoint` is recorded on the decision (chat, messages, responses, route, sdk)."""
         live = self.optimizer.profile(self._state.profile)
         action = context.get("action") if context else None
         action = action if isinstance(action, str) else ""
+        prompt_tokens = context.get("prompt_tokens") if context else None
         if not step_kind and action:
             step_kind = _classify(action)
         with self._state.lock:
             if not exclude and not escalate:
                 self._new_request()
             ctx = self.context(step_kind, conversation)
-            decision = self._choose(live, ctx, action, escalate, exclude)
-            return self._commit(live, ctx, decision, exclude, reserve, fallback_from)
+            cost = self._cost_of(live, prompt_tokens if isinstance(prompt_tokens, int) else None)
+            decision = self._choose(live, ctx, action, escalate, exclude, cost)
+            return self._commit(live, ctx, decision, exclude, reserve, fallback_from, cost, endpoint,
+                                escalated_from=self._state.current_model if escalate else "")
 
-    def next_step(self, conversation: Sequence[Any] | None = None) -> RouteDecision | None:
+    def next_step(self, conversation: Sequence[Any] | None = None, endpoint: str = "sdk") -> RouteDecision | None:
         """After a call of this request was observed: a multi-step router's next action. An escalation is
         reserved and returned; None when the latest result stands (or the router is single-step)."""
         live = self.optimizer.profile(self._state.profile)
@@ -145,7 +152,18 @@ class TaskHandle:
             decision = live.router.decide(ctx)
             if decision.action != "escalate" or decision.model in {run.model for run in ctx.runs}:
                 return None  # the latest result stands (a model that already ran here is not run again)
-            return self._commit(live, ctx, decision, (), True, "")
+            return self._commit(live, ctx, decision, (), True, "", live.expected_cost_usd.__getitem__, endpoint,
+                                escalated_from=ctx.runs[-1].model if ctx.runs else "")
+
+    def _cost_of(self, live: LiveProfile, prompt_tokens: int | None) -> Callable[[str], float]:
+        """Expected cost of this call per model: with the request's prompt size known, each model's price of it
+        (the task's warm prompt cache read at the cached price on the model holding it, thrown away on any
+        other: `Catalog.switch_cost_usd`); else the profile's typical cost per call."""
+        if prompt_tokens is None:
+            return live.expected_cost_usd.__getitem__
+        catalog, state = self.optimizer.config_catalog, self._state
+        return lambda model: catalog.switch_cost_usd(state.warm_model, model, prompt_tokens,
+                                                     warm_tokens=state.warm_tokens)
 
     def _new_request(self) -> None:
         state = self._state
@@ -154,7 +172,7 @@ class TaskHandle:
         state.request_calls, state.runs = [], []
 
     def _choose(self, live: LiveProfile, ctx: TaskContext, action: str, escalate: bool,
-                exclude: Sequence[str]) -> Decision:
+                exclude: Sequence[str], cost: Callable[[str], float]) -> Decision:
         state, router = self._state, live.router
         allowed = [m for m in live.chain if m not in exclude]
         current = state.current_model
@@ -169,7 +187,7 @@ class TaskHandle:
             decision = _decide(router, ctx, up or allowed)
             return replace(decision, reason=f"escalated from {current}: {decision.reason}")
         if live.config.step_routing and ctx.step_kind and not router.multi_step:
-            return self._step_choice(live, ctx, action, allowed)
+            return self._step_choice(live, ctx, action, allowed, cost)
         if (current and not router.multi_step and live.config.sticky and current in allowed
                 and state.routed is not None):
             return Decision(task_id=self.task_id, model=current, step_kind=ctx.step_kind,
@@ -182,15 +200,16 @@ class TaskHandle:
             decision = replace(decision, reason=f"fallback from {current}: {decision.reason}")
         return decision
 
-    def _step_choice(self, live: LiveProfile, ctx: TaskContext, action: str, allowed: list[str]) -> Decision:
-        """`StepPolicy.step`: the cheapest model the router allows, or the routed one for (protected) edits and
-        the sticky turns after them."""
+    def _step_choice(self, live: LiveProfile, ctx: TaskContext, action: str, allowed: list[str],
+                     cost: Callable[[str], float]) -> Decision:
+        """`StepPolicy.step`: the cheapest model the router permits for this call (counting the prompt cache a
+        switch throws away), or the routed one for (protected) edits and the sticky turns after them."""
         state, router = self._state, live.router
         if state.routed is None or state.routed.model not in allowed:
             state.routed = _decide(router, ctx, allowed)
         routed = state.routed
-        if not state.cheapest or state.cheapest not in allowed:
-            state.cheapest = _cheapest_allowed(router, ctx, allowed) or routed.model
+        permitted = [m for m in allowed if m in router.permitted(ctx)] or [routed.model]
+        cheapest = min(permitted, key=lambda m: (cost(m), permitted.index(m)))
         rules = live.step_rules
         wants = rules.wants_strong(ctx.step_kind, action)
         strong, hold = rules.step(ctx.step_kind, action, state.strong_hold)
@@ -203,83 +222,99 @@ class TaskHandle:
             where = "edit outside protected_paths" if ctx.step_kind == "edit" else ctx.step_kind
             rule = f"{where} -> cheapest allowed model"
         state.strong_hold = hold
-        model = routed.model if strong else state.cheapest
+        model = routed.model if strong else cheapest
         return Decision(task_id=self.task_id, model=model, step_kind=ctx.step_kind, p_success_by_model=_p(routed),
                         p_success=_p(routed).get(model), propensity=routed.propensity if strong else 1.0,
                         reason=f"step {ctx.step_kind}: {rule}; routed: {routed.model} ({routed.reason})")
 
     def _record(self, live: LiveProfile, decision: Decision, reserved_usd: float, fallback_from: str,
-                ) -> tuple[RouteDecision, DecisionRecord]:
+                endpoint: str, escalated_from: str) -> tuple[RouteDecision, DecisionRecord]:
         p = decision.p_success_by_model.get(decision.model, decision.p_success)
         out = RouteDecision(
-            decision_id=uuid.uuid4().hex, task_id=self.task_id, model=decision.model,
+            decision_id=decision.decision_id or uuid.uuid4().hex, task_id=self.task_id, model=decision.model,
             p_success=float("nan") if p is None else float(p), reason=decision.reason, reserved_usd=reserved_usd,
             step_kind=decision.step_kind, p_success_by_model=dict(decision.p_success_by_model),
-            fallback_from=fallback_from, action=decision.action, propensity=decision.propensity,
-            give_up=decision.give_up)
+            fallback_from=fallback_from, previous_model=self._state.current_model, action=decision.action,
+            propensity=decision.propensity, give_up=decision.give_up)
         rec = DecisionRecord(
             decision_id=out.decision_id, task_id=self.task_id, profile=live.name, step_kind=decision.step_kind,
             category=self.category, candidates=live.chain, chosen_model=decision.model or "-",
             propensity=decision.propensity, p_success_by_model=dict(decision.p_success_by_model),
-            reason=decision.reason, reserved_usd=reserved_usd)
+            reason=decision.reason, reserved_usd=reserved_usd, fallback_from=fallback_from, endpoint=endpoint,
+            escalated_from=escalated_from)
         return out, rec
 
     def _commit(self, live: LiveProfile, ctx: TaskContext, decision: Decision, exclude: Sequence[str],
-                reserve: bool, fallback_from: str) -> RouteDecision:
+                reserve: bool, fallback_from: str, cost: Callable[[str], float], endpoint: str,
+                escalated_from: str = "") -> RouteDecision:
         """Reserve the expected cost and log the decision in one transaction (opening the task's budget with the
-        first one); over budget, the router chooses again among cheaper models."""
+        first one); over budget, the router chooses again among cheaper models (a refusal is logged)."""
         state, store = self._state, self.optimizer.store
         if decision.action == "stop":
-            out, rec = self._record(live, decision, 0.0, fallback_from)
+            out, rec = self._record(live, decision, 0.0, fallback_from, endpoint, escalated_from)
             store.reserve_and_record(rec, open_budget_usd=state.budget_usd)
             return out
         allowed = [m for m in live.chain if m not in exclude]
         while True:
-            cost = live.expected_cost_usd[decision.model] if reserve else 0.0
-            out, rec = self._record(live, decision, cost, fallback_from)
+            reserved = cost(decision.model) if reserve else 0.0
+            out, rec = self._record(live, decision, reserved, fallback_from, endpoint, escalated_from)
             admitted = store.reserve_and_record(rec, open_budget_usd=state.budget_usd)
             state.budgeted = state.budgeted or admitted.budgeted
             if admitted.ok:
                 state.current_model = decision.model
                 state.steps += 1
                 return out
-            cheaper = live.cheaper_than(decision.model, allowed)
+            cheaper = [m for m in allowed if cost(m) < reserved]
             try:
                 downgraded = _decide(live.router, ctx, cheaper) if cheaper else None
-            except NoModelAllowedError:
+            except NoCandidateError:
                 downgraded = None
             if downgraded is None:
                 break
-            decision = replace(downgraded, reason=f"budget: downgraded from {decision.model} to {downgraded.model}")
+            decision = replace(downgraded, decision_id="",
+                               reason=f"budget: downgraded from {decision.model} to {downgraded.model}")
         budget = store.budget_state(self.task_id)
+        store.record_refusal(RefusalRecord(
+            task_id=self.task_id, profile=live.name, model=decision.model, needed_usd=reserved,
+            remaining_usd=budget.remaining_usd if budget else None, category=self.category))
         left = f"{budget.remaining_usd:.6f}" if budget else "?"
         raise BudgetExceededError(f"task {self.task_id!r}: budget exhausted ({left} USD left; the cheapest allowed "
                                   f"model {allowed[0] if allowed else '-'} needs more)")
 
     def observe(self, decision: RouteDecision, *, tokens: int | None = None, input_tokens: int = 0,
                 output_tokens: int = 0, cost_usd: float | None = None, observation: str = "",
-                response: str | None = None, usage: CallUsage | None = None) -> float:
-        """Settle the decision's reservation with the actual cost (given, or priced from the tokens) and keep
-        what the call showed: its `response` (for a multi-step router's verifier) and `usage` (tokens so far)."""
-        if cost_usd is None:
+                usage: Usage | None = None, response: str | None = None, call: CallUsage | None = None) -> float:
+        """Settle the decision: book the actual cost (given, else priced from the tokens) on the task's budget
+        and record it, the usage and the counterfactual (the same tokens on the profile's strongest candidate)
+        on the decision (settling the same decision twice books nothing more). Keep what the call showed: its
+        `response` (a multi-step router's verifier reads it) and its tokens and cost (`call`: the trajectory's
+        tokens so far)."""
+        if usage is None:
             if tokens is not None and not (input_tokens or output_tokens):
                 output_tokens = tokens
-            cost_usd = self.optimizer.config_catalog.cost_usd(decision.model, input_tokens, output_tokens)
+            usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+        catalog = self.optimizer.config_catalog
+        if cost_usd is None:
+            cost_usd = catalog.cost_usd(decision.model, usage)
+        strongest = self.optimizer.profile(self.profile).strongest
+        counterfactual = cost_usd if strongest == decision.model else catalog.cost_usd(strongest, usage)
+        self.optimizer.store.settle_decision(decision.decision_id, cost_usd, usage=usage,
+                                             counterfactual_usd=counterfactual)
+        prompt = usage.input_tokens + usage.cached_input_tokens + usage.cache_write_tokens
         state = self._state
-        if state.budgeted:
-            self.optimizer.store.settle(self.task_id, decision.reserved_usd, cost_usd)
-        with state.lock:
+        with state.lock:  # this model's prompt cache now holds the conversation so far
+            state.warm_model, state.warm_tokens = decision.model, prompt
             signals: dict[str, Any] = {"cost_usd": float(cost_usd)}
             if response is not None:
                 signals["response"] = response
             state.runs.append(Run(decision.model, signals))
-            state.request_calls.append(usage if usage is not None else CallUsage(cost_usd=float(cost_usd)))
+            state.request_calls.append(call if call is not None else CallUsage(
+                float(prompt), float(usage.output_tokens), float(cost_usd)))
         return cost_usd
 
     def release(self, decision: RouteDecision) -> None:
-        """A call that failed: its reservation is settled at $0."""
-        if self._state.budgeted:
-            self.optimizer.store.settle(self.task_id, decision.reserved_usd, 0.0)
+        """A call that failed: its reservation is released and the decision settled at $0 (status failed)."""
+        self.optimizer.store.settle_decision(decision.decision_id, 0.0, status="failed")
 
     def finish(self, success: bool, *, score: float | None = None, cost_usd: float | None = None,
                verifier: str = "reported") -> OutcomeRecord:
@@ -307,16 +342,6 @@ def _decide(router: Router, ctx: TaskContext, allowed: Sequence[str]) -> Decisio
         return router.decide(ctx, allowed)
     except NoModelAllowedError as exc:
         raise NoCandidateError(str(exc)) from None
-
-
-def _cheapest_allowed(router: Router, ctx: TaskContext, allowed: Sequence[str]) -> str:
-    """The first model of `allowed` (cheap to strong) the router may choose for this task (its floors)."""
-    for model in allowed:
-        try:
-            return router.decide(ctx, [model]).model
-        except NoModelAllowedError:
-            continue
-    return ""
 
 
 def _classify(action: str) -> str:

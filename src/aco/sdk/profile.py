@@ -48,6 +48,11 @@ class LiveProfile:
                                      sticky_turns=self.config.step_sticky_turns)
 
     @property
+    def strongest(self) -> str:
+        """The candidate with the highest expected cost per call (the counterfactual of every call)."""
+        return max(self.models, key=lambda m: (self.expected_cost_usd[m.name], m.tier)).name
+
+    @property
     def chain(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.models)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from aco.records import Usage
+
 VERIFIERS = ("benchmark", "tests", "posthoc", "reported")
+DECISION_STATUSES = ("open", "settled", "failed", "expired", "unknown")
 
 
 def now_s() -> float:
@@ -30,10 +33,21 @@ class DecisionRecord:
     reason: str = ""
     reserved_usd: float = 0.0
     created_at: float = field(default_factory=now_s)
+    endpoint: str = ""  # chat, messages, responses, route, sdk
+    fallback_from: str = ""  # the model whose upstream failed before this attempt
+    escalated_from: str = ""  # the model whose answer was rejected before this attempt
+    # filled when the call ends (`Store.settle_decision`): open -> settled / failed / expired
+    status: str = "open"
+    cost_usd: float | None = None
+    counterfactual_usd: float | None = None  # the same call priced on the profile's strongest candidate
+    usage: Usage | None = None
+    settled_at: float | None = None
 
     def __post_init__(self) -> None:
         if not self.decision_id or not self.task_id:
             raise ValueError("DecisionRecord needs a decision_id and a task_id")
+        if self.status not in DECISION_STATUSES:
+            raise ValueError(f"status must be one of {DECISION_STATUSES}, got {self.status!r}")
         if not 0.0 <= self.propensity <= 1.0:
             raise ValueError(f"propensity must be in [0, 1], got {self.propensity}")
         if self.reserved_usd < 0:
@@ -76,6 +90,19 @@ class BudgetState:
     @property
     def remaining_usd(self) -> float:
         return self.budget_usd - self.reserved_usd - self.spent_usd
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalRecord:
+    """A call refused because no allowed model fitted in what was left of the task's budget."""
+
+    task_id: str
+    profile: str
+    model: str
+    needed_usd: float
+    remaining_usd: float | None = None
+    category: str = ""
+    created_at: float = field(default_factory=now_s)
 
 
 @dataclass(frozen=True, slots=True)

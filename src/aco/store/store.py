@@ -15,8 +15,9 @@ import sqlalchemy.dialects.postgresql
 import sqlalchemy.dialects.sqlite
 
 from aco.errors import ConfigError
-from aco.store.records import Admission, BudgetState, DecisionRecord, OutcomeRecord, now_s
-from aco.store.schema import BUDGETS, DECISIONS, MIGRATIONS, OUTCOMES, SCHEMA_VERSION
+from aco.records import Usage
+from aco.store.records import Admission, BudgetState, DecisionRecord, OutcomeRecord, RefusalRecord, now_s
+from aco.store.schema import BUDGET_REFUSALS, BUDGETS, DECISIONS, MIGRATIONS, OUTCOMES, SCHEMA_VERSION
 
 _EPS_USD = 1e-12
 CategoryModelStat = tuple[str, str, int, float, float]
@@ -58,16 +59,32 @@ def _decision_row(rec: DecisionRecord) -> dict[str, Any]:
         "p_success_by_model": {k: float(v) for k, v in rec.p_success_by_model.items()},
         "features": {k: float(v) for k, v in rec.features.items()}, "reason": rec.reason,
         "reserved_usd": float(rec.reserved_usd), "created_at": float(rec.created_at),
+        "endpoint": rec.endpoint, "fallback_from": rec.fallback_from, "escalated_from": rec.escalated_from,
+        "status": rec.status, "cost_usd": rec.cost_usd, "counterfactual_usd": rec.counterfactual_usd,
+        **_usage_row(rec.usage), "settled_at": rec.settled_at,
     }
 
 
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
+
+
+def _usage_row(usage: Usage | None) -> dict[str, int | None]:
+    return {name: None if usage is None else int(getattr(usage, name)) for name in _USAGE_FIELDS}
+
+
 def _decision_from(row: sa.RowMapping) -> DecisionRecord:
+    usage = None
+    if any(row[name] is not None for name in _USAGE_FIELDS):
+        usage = Usage(**{name: int(row[name] or 0) for name in _USAGE_FIELDS})
     return DecisionRecord(
         decision_id=row["decision_id"], task_id=row["task_id"], profile=row["profile"],
         step_kind=row["step_kind"], category=row["category"], candidates=tuple(row["candidates"]),
         chosen_model=row["chosen_model"], propensity=row["propensity"],
         p_success_by_model=dict(row["p_success_by_model"]), features=dict(row["features"]),
-        reason=row["reason"], reserved_usd=row["reserved_usd"], created_at=row["created_at"])
+        reason=row["reason"], reserved_usd=row["reserved_usd"], created_at=row["created_at"],
+        endpoint=row["endpoint"], fallback_from=row["fallback_from"], escalated_from=row["escalated_from"],
+        status=row["status"], cost_usd=row["cost_usd"], counterfactual_usd=row["counterfactual_usd"],
+        usage=usage, settled_at=row["settled_at"])
 
 
 def _outcome_from(row: sa.RowMapping) -> OutcomeRecord:
@@ -93,6 +110,17 @@ class _Statements:
                        .values(reserved_usd=floor,
                                spent_usd=BUDGETS.c.spent_usd + sa.bindparam("actual_usd", type_=sa.Float)))
         self.insert_decision = sa.insert(DECISIONS)
+        self.finish_decision = (
+            sa.update(DECISIONS)
+            .where(DECISIONS.c.decision_id == sa.bindparam("b_decision_id", type_=sa.String))
+            .where(DECISIONS.c.status == "open")
+            .values(status=sa.bindparam("b_status", type_=sa.String),
+                    cost_usd=sa.bindparam("b_cost_usd", type_=sa.Float),
+                    counterfactual_usd=sa.bindparam("b_counterfactual_usd", type_=sa.Float),
+                    settled_at=sa.bindparam("b_settled_at", type_=sa.Float),
+                    **{name: sa.bindparam(f"b_{name}", type_=sa.Integer) for name in _USAGE_FIELDS}))
+        self.reservation_of = sa.select(DECISIONS.c.task_id, DECISIONS.c.reserved_usd).where(
+            DECISIONS.c.decision_id == sa.bindparam("b_decision_id", type_=sa.String))
         self.open_budget: sa.Executable | None = None
         if dialect in ("sqlite", "postgresql"):
             module = sa.dialects.sqlite if dialect == "sqlite" else sa.dialects.postgresql
@@ -251,10 +279,70 @@ class Store:
         return Admission(ok=True, budgeted=budgeted)
 
     def settle(self, task_id: str, reserved_usd: float, actual_usd: float) -> None:
-        """Release a reservation and book the actual cost (one UPDATE; no-op for a task without budget)."""
+        """Release a reservation and book the actual cost (one UPDATE; no-op for a task without budget).
+
+        Prefer `settle_decision`, which also records what the call cost on the decision and settles only once.
+        """
         with self.engine.begin() as conn:
             conn.execute(self._sql.settle, {"b_task_id": task_id, "b_reserved_usd": float(reserved_usd),
                                             "actual_usd": float(actual_usd)})
+
+    def settle_decision(self, decision_id: str, cost_usd: float, *, usage: Usage | None = None,
+                        counterfactual_usd: float | None = None, status: str = "settled",
+                        settled_at: float | None = None) -> bool:
+        """End an open decision's call in one transaction: record its cost and usage on the decision, release
+        its reservation and book `cost_usd` on its task's budget.
+
+        Idempotent: only an `open` decision is settled (True); settling it again, or an unknown id, changes
+        nothing and returns False, so a reservation is never released twice.
+        """
+        if status not in ("settled", "failed", "expired"):
+            raise ValueError(f"status must be settled, failed or expired, got {status!r}")
+        if cost_usd < 0:
+            raise ValueError(f"cost_usd must be >= 0, got {cost_usd}")
+        params: dict[str, Any] = {
+            "b_decision_id": decision_id, "b_status": status, "b_cost_usd": float(cost_usd),
+            "b_counterfactual_usd": None if counterfactual_usd is None else float(counterfactual_usd),
+            "b_settled_at": now_s() if settled_at is None else float(settled_at),
+            **{f"b_{k}": v for k, v in _usage_row(usage).items()}}
+        with self.engine.begin() as conn:
+            if conn.execute(self._sql.finish_decision, params).rowcount != 1:
+                return False
+            task_id, reserved_usd = conn.execute(self._sql.reservation_of, params).one()
+            conn.execute(self._sql.settle, {"b_task_id": task_id, "b_reserved_usd": float(reserved_usd),
+                                            "actual_usd": float(cost_usd)})
+        return True
+
+    def expire_reservations(self, older_than_s: float, now: float | None = None) -> list[DecisionRecord]:
+        """Settle every decision still `open` that was made more than `older_than_s` ago (its process died or
+        lost the call): the reservation is released and its amount booked as spent (the call may have been
+        billed; the estimate keeps the budget safe), status `expired`. Returns the expired decisions."""
+        cutoff = (now_s() if now is None else now) - older_than_s
+        query = (sa.select(DECISIONS).where(DECISIONS.c.status == "open").where(DECISIONS.c.created_at < cutoff)
+                 .order_by(DECISIONS.c.created_at))
+        with self.engine.connect() as conn:
+            stale = [_decision_from(row) for row in conn.execute(query).mappings()]
+        return [rec for rec in stale
+                if self.settle_decision(rec.decision_id, rec.reserved_usd, status="expired")]
+
+    def record_refusal(self, rec: RefusalRecord) -> None:
+        """Log a call refused for lack of budget (the dashboard's "refused" figures)."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(BUDGET_REFUSALS).values(
+                task_id=rec.task_id, profile=rec.profile, category=rec.category, model=rec.model,
+                needed_usd=float(rec.needed_usd),
+                remaining_usd=None if rec.remaining_usd is None else float(rec.remaining_usd),
+                created_at=float(rec.created_at)))
+
+    def refusals(self, task_id: str | None = None) -> list[RefusalRecord]:
+        query = sa.select(BUDGET_REFUSALS).order_by(BUDGET_REFUSALS.c.refusal_id)
+        if task_id is not None:
+            query = query.where(BUDGET_REFUSALS.c.task_id == task_id)
+        with self.engine.connect() as conn:
+            return [RefusalRecord(task_id=r["task_id"], profile=r["profile"], model=r["model"],
+                                  needed_usd=r["needed_usd"], remaining_usd=r["remaining_usd"],
+                                  category=r["category"], created_at=r["created_at"])
+                    for r in conn.execute(query).mappings()]
 
     def budget(self, task_id: str) -> tuple[float, float, float] | None:
         """(budget_usd, reserved_usd, spent_usd) of the task, or None when it has no budget."""

@@ -118,7 +118,7 @@ def task_statement(messages: Sequence[Any]) -> str:
         return ""
 
 
-def usage_of(payload: Any, cost_usd: float) -> CallUsage:
+def call_usage(payload: Any, cost_usd: float) -> CallUsage:
     """A call's usage from an OpenAI chat completion payload (`usage`) and the cost it was booked at."""
     usage = payload.get("usage") if isinstance(payload, Mapping) else None
 
