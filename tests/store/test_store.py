@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,12 @@ def test_v1_database_is_migrated_to_v2_without_losing_rows(tmp_path: Path) -> No
     assert store.expire_reservations(older_than_s=0.0) == []  # 'unknown' is not an open reservation
     store.record_decision(_decision(1))
     assert store.get_decision("d1").status == "open"  # type: ignore[union-attr]
+
+
+def test_advisory_decision_is_never_expired_but_can_be_settled(store: Store) -> None:
+    store.open_budget("t1", 1.0)
+    assert store.reserve_and_record(replace(_decision(1), reserved_usd=0.0, status="advisory"))
+    assert store.expire_reservations(older_than_s=0.0) == []
+    assert store.settle_decision("d1", 0.003)  # the caller reports the call it made
+    assert store.get_decision("d1").status == "settled"  # type: ignore[union-attr]
+    assert store.budget("t1") == pytest.approx((1.0, 0.0, 0.003))

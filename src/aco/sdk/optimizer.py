@@ -250,14 +250,17 @@ class TaskHandle:
         """Reserve the expected cost and log the decision in one transaction (opening the task's budget with the
         first one); over budget, the router chooses again among cheaper models (a refusal is logged)."""
         state, store = self._state, self.optimizer.store
-        if decision.action == "stop":
+        if decision.action == "stop":  # no call is made: nothing to reserve, nothing left open
             out, rec = self._record(live, decision, 0.0, fallback_from, endpoint, escalated_from)
-            store.reserve_and_record(rec, open_budget_usd=state.budget_usd)
+            store.reserve_and_record(replace(rec, status="settled", cost_usd=0.0, settled_at=rec.created_at),
+                                     open_budget_usd=state.budget_usd)
             return out
         allowed = [m for m in live.chain if m not in exclude]
         while True:
             reserved = cost(decision.model) if reserve else 0.0
             out, rec = self._record(live, decision, reserved, fallback_from, endpoint, escalated_from)
+            if not reserve:  # a decision only: the caller makes the call and may report it (`observe`)
+                rec = replace(rec, status="advisory")
             admitted = store.reserve_and_record(rec, open_budget_usd=state.budget_usd)
             state.budgeted = state.budgeted or admitted.budgeted
             if admitted.ok:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from aco.records import Usage
 
 VERIFIERS = ("benchmark", "tests", "posthoc", "reported")
-DECISION_STATUSES = ("open", "settled", "failed", "expired", "unknown")
+DECISION_STATUSES = ("open", "advisory", "settled", "failed", "expired", "unknown")
 
 
 def now_s() -> float:
@@ -36,7 +36,8 @@ class DecisionRecord:
     endpoint: str = ""  # chat, messages, responses, route, sdk
     fallback_from: str = ""  # the model whose upstream failed before this attempt
     escalated_from: str = ""  # the model whose answer was rejected before this attempt
-    # filled when the call ends (`Store.settle_decision`): open -> settled / failed / expired
+    # filled when the call ends (`Store.settle_decision`): open -> settled / failed / expired; `advisory`: a
+    # decision only (no reservation; the caller makes the call and may report it), never expired
     status: str = "open"
     cost_usd: float | None = None
     counterfactual_usd: float | None = None  # the same call priced on the profile's strongest candidate

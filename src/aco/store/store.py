@@ -113,7 +113,7 @@ class _Statements:
         self.finish_decision = (
             sa.update(DECISIONS)
             .where(DECISIONS.c.decision_id == sa.bindparam("b_decision_id", type_=sa.String))
-            .where(DECISIONS.c.status == "open")
+            .where(DECISIONS.c.status.in_(("open", "advisory")))
             .values(status=sa.bindparam("b_status", type_=sa.String),
                     cost_usd=sa.bindparam("b_cost_usd", type_=sa.Float),
                     counterfactual_usd=sa.bindparam("b_counterfactual_usd", type_=sa.Float),
@@ -293,8 +293,9 @@ class Store:
         """End an open decision's call in one transaction: record its cost and usage on the decision, release
         its reservation and book `cost_usd` on its task's budget.
 
-        Idempotent: only an `open` decision is settled (True); settling it again, or an unknown id, changes
-        nothing and returns False, so a reservation is never released twice.
+        Idempotent: only an `open` (or `advisory`: no reservation, the caller made the call) decision is settled
+        (True); settling it again, or an unknown id, changes nothing and returns False, so a reservation is
+        never released twice.
         """
         if status not in ("settled", "failed", "expired"):
             raise ValueError(f"status must be settled, failed or expired, got {status!r}")
