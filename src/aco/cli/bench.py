@@ -68,6 +68,12 @@ def bench(
     engine: Annotated[str, typer.Option(help="Run the grid here (local) or on Dask (dask).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="--engine dask: scheduler address (default: a "
                                                        "LocalCluster).")] = None,
+    holdout_group: Annotated[str | None, typer.Option(help="Leave-one-group-out over this task column (category, "
+                                                           "source, group); with --train/--test: the test groups "
+                                                           "to report. Online routers run --seeds seeds.")] = None,
+    aliases: Annotated[Path | None, typer.Option(help="--train/--test: model-name aliases (TOML/JSON `aliases` "
+                                                      "table, or an aco config).")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="--holdout-group: also write the table as Markdown.")] = None,
 ) -> None:
     """Replay routers on recorded outcomes: success, cost, savings, regret and calibration side by side."""
     console = Console()
@@ -76,6 +82,11 @@ def bench(
     if (train is None) != (test is None):
         raise AcoError("--train and --test go together")
     table = _load(train or dataset, data_dir)
+    if holdout_group is not None or aliases is not None:
+        from aco.cli.shift import shift_bench
+
+        return shift_bench(table, _load(test, data_dir) if test else None, holdout_group, routers, seed, seeds,
+                           aliases, json_path, markdown, console)
     if stream:
         from aco.cli.online import stream_bench
 

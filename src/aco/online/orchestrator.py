@@ -56,7 +56,7 @@ def category_counts(categories: np.ndarray) -> dict[str, float]:
     return dict(zip(names.tolist(), counts.astype(float).tolist(), strict=True))
 
 
-def _clean(prior_p: np.ndarray) -> np.ndarray:
+def clean_prior(prior_p: np.ndarray) -> np.ndarray:
     """The prior's P(success) in [0, 1], 0.5 where it has none."""
     return np.asarray(np.clip(np.nan_to_num(np.asarray(prior_p, dtype=float), nan=0.5), 0.0, 1.0))
 
@@ -119,7 +119,7 @@ class Orchestrator:
                         prior_n: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Beta with mean p0 + residual sum / (n0 + n) and variance s2 / (n0 + n) (moment-matched)."""
         m = len(self.models)
-        p0 = _clean(prior_p)
+        p0 = clean_prior(prior_p)
         n0 = np.maximum(np.broadcast_to(np.asarray(prior_n, dtype=float), (m,)), 1.0)
         n_obs, residual_sum, squares_sum = self.residuals_.get(category, np.zeros((3, m)))
         strength = n0 + n_obs
@@ -144,7 +144,7 @@ class Orchestrator:
         if log:
             self.memory.record_decision(record)
         return OnlineDecision(record=record, choice=choice, context=ctx,
-                              prior_p=None if prior_p is None else _clean(prior_p))
+                              prior_p=None if prior_p is None else clean_prior(prior_p))
 
     def learn(self, decision: OnlineDecision, feedback: Feedback) -> None:
         """Write the outcome to Memory (and the prior's residual) and update the policy with the reward."""

@@ -65,12 +65,16 @@ class OnlineRouter(Router):
             return None
         return self.prior_router_.route(tasks).p_success
 
+    def group_keys(self, tasks: TaskSet) -> list[str]:
+        """The key Memory statistics and prior corrections are kept under, per task: its category."""
+        return [str(c) for c in tasks.tasks["category"].tolist()]
+
     def route(self, tasks: TaskSet) -> Routing:
         orch = self.orchestrator_
         orch.policy.reseed(self.seed)
         features = task_features(tasks.tasks, self.n_features)
         prior = self.prior_p(tasks)
-        categories = tasks.tasks["category"].astype(str).tolist()
+        categories = self.group_keys(tasks)
         n, m = tasks.n_tasks, len(tasks.models)
         idx, propensity, p_success = np.zeros(n, dtype=int), np.ones(n), np.zeros((n, m))
         reasons: list[str] = []

@@ -19,6 +19,7 @@ _BUILTIN_MODULES = (
     "aco.routers.learned",
     "aco.routers.hybrid",
     "aco.routers.cascade",
+    "aco.routers.shift",
 )
 _loaded = False
 

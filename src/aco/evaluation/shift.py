@@ -1,0 +1,240 @@
+"""Shift protocols: leave-one-group-out and cross-dataset transfer, reported per held-out group and pooled.
+
+Leave-one-group-out (`holdout`): for each group of a task column (a category, a source benchmark, a user's
+`group`), routers are fitted on every other group and judged on the held-out one. Transfer (`transfer`): fitted
+on one table, judged on each group of another. For each held-out group:
+- static routers are fitted on the training data and route every held-out task (no feedback);
+- online routers are fitted on the training data (their transferred prior), then stream the held-out group's
+  tasks one at a time in a seeded shuffled order, learning from each outcome; one run per seed (the seed moves
+  the order and the exploration, the prior is fitted once);
+- references: every single model on the held-out group, the best single model of the training data (what a
+  router that ignores the shift would deploy), the best single model of the held-out group in hindsight (least
+  regret on it, ties to the cheaper) and the oracle.
+Regret is Agent-as-a-Router's, from recorded outcomes (`task_regret`, the one place the reward is defined here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aco.datasets.table import OutcomeTable
+from aco.errors import AcoError
+from aco.evaluation import metrics
+from aco.evaluation.protocol import Split
+from aco.evaluation.replay import Decisions, replay
+from aco.evaluation.stream import PriorEvidence, online_stream, stream_order
+from aco.online.orchestrator import category_counts
+from aco.routers.baselines import BestSingleRouter, OracleRouter
+from aco.routers.online import OnlineRouter
+from aco.routers.registry import make_router, router_label
+
+Progress = Callable[[str], None]
+
+
+def task_regret(table: OutcomeTable, score: np.ndarray, cost_usd: np.ndarray) -> np.ndarray:
+    """Per-task regret of realised (score, cost) on `table`: best single-call reward minus the reward."""
+    return metrics.regret_per_task(score, cost_usd, table.score, table.cost_usd)
+
+
+@dataclass(frozen=True)
+class Score:
+    """A router's (or a model's) result on one held-out group."""
+
+    regret: float
+    success: float
+    cost_usd: float
+
+    @classmethod
+    def of(cls, table: OutcomeTable, score: np.ndarray, cost_usd: np.ndarray) -> Score:
+        return cls(float(task_regret(table, score, cost_usd).sum()), float(np.mean(score)), float(np.sum(cost_usd)))
+
+    @classmethod
+    def of_decisions(cls, table: OutcomeTable, decisions: Decisions) -> Score:
+        return cls.of(table, decisions.score(table), decisions.cost_usd(table))
+
+
+@dataclass
+class GroupReport:
+    """Every router and reference on one held-out group."""
+
+    group: str
+    n_tasks: int
+    n_train: int
+    train_best: str
+    hindsight_best: str
+    single: dict[str, Score]
+    oracle: Score
+    static: dict[str, Score] = field(default_factory=dict)
+    online: dict[str, list[Score]] = field(default_factory=dict)
+
+    def online_regret(self, spec: str) -> tuple[float, float]:
+        """Mean and sample sd of the online router's regret over seeds."""
+        regrets = np.array([s.regret for s in self.online[spec]])
+        return float(regrets.mean()), float(regrets.std(ddof=1)) if len(regrets) > 1 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["online_mean_sd"] = {spec: list(self.online_regret(spec)) for spec in self.online}
+        return row
+
+
+@dataclass
+class ShiftResult:
+    """A shift protocol's per-group reports."""
+
+    dataset: str
+    protocol: str  # "leave-one-group-out" or "transfer"
+    group_by: str
+    seeds: list[int]
+    models: list[str]
+    groups: list[GroupReport] = field(default_factory=list)
+
+    def pooled(self) -> GroupReport:
+        """Sums over the held-out groups (online: per seed, then mean and sd); success is task-weighted."""
+        n = sum(g.n_tasks for g in self.groups)
+
+        def pool(scores: list[Score], sizes: list[int]) -> Score:
+            return Score(sum(s.regret for s in scores), sum(s.success * k for s, k in zip(scores, sizes, strict=True)) / n,
+                         sum(s.cost_usd for s in scores))
+
+        sizes = [g.n_tasks for g in self.groups]
+        first = self.groups[0]
+        return GroupReport(
+            group="pooled", n_tasks=n, n_train=0, train_best="per group", hindsight_best="per group",
+            single={m: pool([g.single[m] for g in self.groups], sizes) for m in first.single},
+            oracle=pool([g.oracle for g in self.groups], sizes),
+            static={s: pool([g.static[s] for g in self.groups], sizes) for s in first.static},
+            online={s: [pool([g.online[s][k] for g in self.groups], sizes) for k in range(len(self.seeds))]
+                    for s in first.online},
+        )
+
+    def reference_regrets(self, report: GroupReport) -> tuple[float, float]:
+        """(train-best single, hindsight-best single) regret of a group report (pooled: sums over groups)."""
+        if report.group == "pooled":
+            return (sum(g.single[g.train_best].regret for g in self.groups),
+                    sum(g.single[g.hindsight_best].regret for g in self.groups))
+        return report.single[report.train_best].regret, report.single[report.hindsight_best].regret
+
+    def to_json(self) -> dict[str, Any]:
+        pooled = self.pooled()
+        return {"dataset": self.dataset, "protocol": self.protocol, "group_by": self.group_by, "seeds": self.seeds,
+                "models": self.models, "groups": [g.to_json() for g in self.groups], "pooled": pooled.to_json(),
+                "pooled_references": dict(zip(("train_best_regret", "hindsight_best_regret"),
+                                              self.reference_regrets(pooled), strict=True))}
+
+
+def group_column(table: OutcomeTable, column: str) -> np.ndarray:
+    """The task column whose values are the groups; an error names the columns there are."""
+    if column not in table.tasks.columns:
+        raise AcoError(f"--holdout-group {column!r}: {table.name} has no such task column "
+                       f"(have {', '.join(map(str, table.tasks.columns))})")
+    return np.asarray(table.tasks[column].fillna("").astype(str))
+
+
+def _set_group(router: Any, column: str) -> Any:
+    if "group_by" in router.get_params():
+        router.set_params(group_by=column)
+    return router
+
+
+def _keyed(table: OutcomeTable, column: str) -> OutcomeTable:
+    """The table with `category` set to the group column: the key online loops keep their statistics under."""
+    if column == "category":
+        return table
+    from dataclasses import replace
+
+    return replace(table, tasks=table.tasks.assign(category=table.tasks[column].astype(str)))
+
+
+def _references(train: OutcomeTable, test: OutcomeTable) -> dict[str, Any]:
+    single = {name: Score.of(test, test.score[:, j], test.cost_usd[:, j]) for j, name in enumerate(test.model_names)}
+    regret = np.array([single[m].regret for m in test.model_names])
+    hindsight = int(np.lexsort((test.total_cost_usd(), np.round(regret, 9)))[0])
+    best = BestSingleRouter().fit(train)
+    oracle = OracleRouter().fit(test).route_table(test)
+    return {"single": single, "train_best": train.model_names[best.model_idx_],
+            "hindsight_best": test.model_names[hindsight],
+            "oracle": Score.of_decisions(test, Decisions(oracle.model_idx, oracle.paid(test.n_models)))}
+
+
+def _static(spec: str, train: OutcomeTable, test: OutcomeTable, column: str) -> Score:
+    router = _set_group(make_router(spec), column)
+    run = replay(router, train, [Split(0, np.arange(train.n_tasks), np.zeros(0, dtype=int))], test_table=test,
+                 sweep=False, label=router_label(router))
+    return Score.of_decisions(test, run.decisions)
+
+
+def _online(spec: str, train: OutcomeTable, test: OutcomeTable, column: str, seeds: Sequence[int]) -> list[Score]:
+    router = _set_group(make_router(spec, seed=seeds[0]), column)
+    if not isinstance(router, OnlineRouter):
+        raise AcoError(f"{spec!r} is not an online router")
+    router.fit(train)
+    p = router.prior_p(test.task_set())
+    prior = None
+    if p is not None:
+        counts = category_counts(group_column(train, column)) if column in train.tasks.columns else {}
+        n_train = np.array([counts.get(g, 0.0) for g in group_column(test, column)])
+        prior = PriorEvidence(p, n_train, np.tile(train.cost_usd.mean(axis=0), (test.n_tasks, 1)))
+    keyed = _keyed(test, column)
+    scores = []
+    for seed in seeds:
+        router.set_params(seed=seed)
+        run = online_stream(router, keyed, stream_order(test.n_tasks, "shuffle", seed), prior=prior,
+                            label=router_label(router))
+        scores.append(Score.of(test, run.score, run.cost_usd))
+    return scores
+
+
+def evaluate_group(train: OutcomeTable, test: OutcomeTable, group: str, column: str, static: Sequence[str],
+                   online: Sequence[str], seeds: Sequence[int], progress: Progress | None = None) -> GroupReport:
+    """Fit on `train`, judge on `test` (one held-out group): references, static routers, online loops."""
+    report = GroupReport(group=group, n_tasks=test.n_tasks, n_train=train.n_tasks, **_references(train, test))
+    for spec in static:
+        if progress:
+            progress(f"{group}: {spec}")
+        report.static[spec] = _static(spec, train, test, column)
+    for spec in online:
+        if progress:
+            progress(f"{group}: {spec} x {len(seeds)} seeds")
+        report.online[spec] = _online(spec, train, test, column, seeds)
+    return report
+
+
+def split_specs(specs: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(static, online) router specs."""
+    online = [s for s in specs if isinstance(make_router(s), OnlineRouter)]
+    return [s for s in specs if s not in online], online
+
+
+def run_holdout(table: OutcomeTable, column: str, specs: Sequence[str], seeds: Sequence[int],
+                progress: Progress | None = None) -> ShiftResult:
+    """Leave-one-group-out over the groups of `column`."""
+    labels = group_column(table, column)
+    groups = sorted(set(labels.tolist()))
+    if len(groups) < 2:
+        raise AcoError(f"--holdout-group {column!r}: {table.name} has {len(groups)} group(s); need at least 2")
+    static, online = split_specs(specs)
+    result = ShiftResult(table.name, "leave-one-group-out", column, list(seeds), table.model_names)
+    for g in groups:
+        train, test = table.subset(np.flatnonzero(labels != g)), table.subset(np.flatnonzero(labels == g))
+        result.groups.append(evaluate_group(train, test, g, column, static, online, seeds, progress))
+    return result
+
+
+def run_transfer(train: OutcomeTable, test: OutcomeTable, column: str, specs: Sequence[str], seeds: Sequence[int],
+                 progress: Progress | None = None) -> ShiftResult:
+    """Fit on `train` (all of it), judge on each group of `column` in `test`."""
+    if train.model_names != test.model_names:
+        raise AcoError(f"--train and --test must list the same models in the same order (after aliases): "
+                       f"{train.model_names} vs {test.model_names}")
+    labels = group_column(test, column)
+    static, online = split_specs(specs)
+    result = ShiftResult(f"{train.name} -> {test.name}", "transfer", column, list(seeds), test.model_names)
+    for g in sorted(set(labels.tolist())):
+        part = test.subset(np.flatnonzero(labels == g))
+        result.groups.append(evaluate_group(train, part, g, column, static, online, seeds, progress))
+    return result
