@@ -98,8 +98,8 @@ class ShiftResult:
         n = sum(g.n_tasks for g in self.groups)
 
         def pool(scores: list[Score], sizes: list[int]) -> Score:
-            return Score(sum(s.regret for s in scores), sum(s.success * k for s, k in zip(scores, sizes, strict=True)) / n,
-                         sum(s.cost_usd for s in scores))
+            success = sum(s.success * k for s, k in zip(scores, sizes, strict=True)) / n
+            return Score(sum(s.regret for s in scores), success, sum(s.cost_usd for s in scores))
 
         sizes = [g.n_tasks for g in self.groups]
         first = self.groups[0]

@@ -186,7 +186,7 @@ class ShiftThompson(ThompsonSampling):
             return super()._draws(context)
         mean = context.offset.moments()[0]
         spread = context.offset.sample(self._rng, self.n_draws) - mean
-        return np.clip(context.base_p + mean + np.sqrt(self.temperature) * spread, 0.0, 1.0)
+        return np.asarray(np.clip(context.base_p + mean + np.sqrt(self.temperature) * spread, 0.0, 1.0))
 
     def _probabilities(self, context: BanditContext) -> tuple[np.ndarray, str]:
         probs, reason = super()._probabilities(context)

@@ -48,11 +48,11 @@ def group_labels(tasks: Any, column: str) -> np.ndarray:
 
 def make_base(spec: str, seed: int) -> LearnedRouter:
     """The learned router whose P(success) a shift model corrects."""
-    router = make_router(spec, seed=seed)
+    router = make_router(spec)
     if not isinstance(router, LearnedRouter):
         raise ConfigError(f"shift needs a learned base router with P(success) (category-stats, gbdt, knn, logreg, "
                           f"mf), not {spec!r}")
-    return router
+    return router.set_params(seed=seed)
 
 
 @dataclass(frozen=True)
