@@ -94,3 +94,21 @@ def test_trained_artifact_routes_an_unseen_category_from_the_cli(tmp_path: Path)
     decision = json.loads(routed.output)
     assert decision["reason"].startswith("out of distribution: category 'brand-new'")
     assert decision["model"] in ("cheap", "robust", "spiky")
+
+
+def test_base_alternatives_are_chosen_on_training_groups_and_saved(tmp_path: Path) -> None:
+    from aco.artifacts import load_router, save_router
+
+    table = grouped_table(40)
+    router = make_router("shift:category-stats|logreg").fit(table)
+    assert isinstance(router, ShiftRouter) and router.base_spec_ in ("category-stats", "logreg")
+    save_router(router, table, tmp_path / "r.aco")
+    loaded, metadata = load_router(tmp_path / "r.aco")
+    assert isinstance(loaded, ShiftRouter) and loaded.base_spec_ == router.base_spec_
+    assert metadata["policy"]["base"] == router.base_spec_
+    unseen = _tasks(["x", "b"], table.models)
+    np.testing.assert_array_equal(loaded.route(unseen).model_idx, router.route(unseen).model_idx)
+    online = make_router("orchestrator-shift:category-stats|logreg", temperature=0.0).fit(table)
+    assert isinstance(online, ShiftOrchestratorRouter) and online.base_spec_ in ("category-stats", "logreg")
+    with pytest.raises(ConfigError, match="no base router"):
+        ShiftRouter(base="|").fit(table)

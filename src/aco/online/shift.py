@@ -3,16 +3,16 @@
 Model: for task i of group g and model j, score = p0[i, j] + delta[g, j] + noise, where p0 is the
 transferred router's P(success) for the task and delta[g] the group's offset (one value per model).
 `GroupShift` is what training groups say about offsets, measured leave-one-group-out (each training group
-scored by a base router fitted without it): a group never seen in training has offset ~ N(mean, cov), the
-mean and the (Ledoit-Wolf shrunk) covariance of the training groups' offsets, widened by 1 + 1/G for having
-estimated them from G groups; a group seen in training has offset ~ N(0, noise_var / n_g), what is left of a
-mean over its n_g training tasks.
+scored by a base router fitted without it) and pooled by a random-effects model: a group never seen in training
+has offset ~ N(mean, cov), the precision-weighted mean of the training groups' offsets and their between-group
+covariance; a group seen in training has offset ~ N(0, noise_var / n_g), what is left of a mean over its n_g
+training tasks.
 
 `OffsetPosterior` learns a group's offset from the residuals score - p0 of the models it ran: Kalman filters,
-one per scale c of the prior covariance (c x cov over a fixed log grid), mixed by the likelihood each gives the
-residuals seen so far. That is the shift test: when the stream departs from the prior more than training groups
-did, the wide filters win and new outcomes outweigh the prior; when it agrees, the prior keeps its weight. The
-covariance carries what one model's residuals say about the others'.
+one per scale c of the prior covariance (c x cov over a fixed log grid, a priori most likely at c = 1), mixed
+by the likelihood each gives the residuals seen so far. That is the shift test: when the stream departs from
+the prior more than training groups did, the wide filters win and new outcomes outweigh the prior; when it
+agrees, the prior keeps its weight. The covariance carries what one model's residuals say about the others'.
 
 `ShiftOrchestrator` is the orchestrator with one `OffsetPosterior` per group; `ShiftThompson` samples the
 offset jointly for all models (logged propensities are the Monte Carlo probabilities of the arm, as in
@@ -31,7 +31,8 @@ from aco.online.bandits import BanditContext, ThompsonSampling
 from aco.online.orchestrator import OnlineDecision, Orchestrator, clean_prior
 from aco.online.verifier import Feedback
 
-SCALES = tuple(4.0 ** k for k in range(-1, 6))  # prior covariance x 0.25 ... x 1024, equally likely a priori
+SCALES = tuple(4.0 ** k for k in range(-1, 6))  # prior covariance x 0.25 ... x 1024
+# A priori the training groups' spread is the best guess (scale 1); k steps of x4 away are exp(-k^2 / 2) as likely.
 MAX_PRIOR_VAR = 0.25  # no offset of a score in [0, 1] needs a prior sd above 0.5: wider scales are dropped
 _JITTER = 1e-10
 
@@ -122,11 +123,11 @@ class OffsetPosterior:
     def start(cls, mean: np.ndarray, cov: np.ndarray, noise_var: np.ndarray,
               scales: tuple[float, ...] = SCALES) -> OffsetPosterior:
         top = float(np.max(np.diag(cov))) if len(cov) else 0.0
-        kept = [c for c in scales if c * top <= MAX_PRIOR_VAR] or [min(scales)]
-        k = len(kept)
-        return cls(means=np.tile(np.asarray(mean, float), (k, 1)),
-                   covs=np.stack([c * np.asarray(cov, float) for c in kept]), log_weight=np.zeros(k),
-                   scales=np.array(kept), noise_var=np.asarray(noise_var, float))
+        kept = np.array([c for c in scales if c * top <= MAX_PRIOR_VAR] or [min(scales)])
+        return cls(means=np.tile(np.asarray(mean, float), (len(kept), 1)),
+                   covs=np.stack([c * np.asarray(cov, float) for c in kept]),
+                   log_weight=-0.5 * (np.log(kept) / np.log(4.0)) ** 2, scales=kept,
+                   noise_var=np.asarray(noise_var, float))
 
     def weights(self) -> np.ndarray:
         w = np.exp(self.log_weight - self.log_weight.max())

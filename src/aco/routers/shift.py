@@ -46,6 +46,14 @@ def group_labels(tasks: Any, column: str) -> np.ndarray:
     return np.asarray(frame[column].fillna("").astype(str), dtype=object)
 
 
+def base_candidates(spec: str) -> list[str]:
+    """The base routers a shift router chooses from: `category-stats|gbdt` -> both (chosen on training groups)."""
+    candidates = [s.strip() for s in spec.split("|") if s.strip()]
+    if not candidates:
+        raise ConfigError(f"shift: no base router in {spec!r}")
+    return candidates
+
+
 def make_base(spec: str, seed: int) -> LearnedRouter:
     """The learned router whose P(success) a shift model corrects."""
     router = make_router(spec)
@@ -113,27 +121,38 @@ class ShiftRouter(Router):
         self.seed = seed
 
     def _fit(self, table: OutcomeTable) -> None:
-        self.base_ = make_base(self.base, self.seed).fit(table)
-        fit = group_offsets(table, self.base, self.group_by, self.seed)
+        best: tuple[float, str, GroupOffsets, float] | None = None
+        for spec in base_candidates(self.base):
+            fit = group_offsets(table, spec, self.group_by, self.seed)
+            reward = self._inner_reward(table, fit)
+            k = int(np.argmax(np.round(reward, 9)))  # ties: the smallest risk
+            if best is None or reward[k] > best[0] + 1e-9:  # ties: the first base
+                best = (float(reward[k]), spec, fit, RISK_GRID[k])
+        assert best is not None
+        _, self.base_spec_, fit, self.auto_risk_ = best
+        self.base_ = make_base(self.base_spec_, self.seed).fit(table)
         self.shift_ = fit.shift()
-        self.auto_risk_ = self._choose_risk(table, fit)
 
-    def _choose_risk(self, table: OutcomeTable, fit: GroupOffsets) -> float:
-        """The risk maximising score - cost_weight x cost over training groups, each scored as unseen with the
-        offsets of the other training groups (nested leave-one-group-out); 0 with fewer than 3 groups."""
-        if len(fit.groups) < 3:
-            return 0.0
-        reward = np.zeros(len(RISK_GRID))
+    def _inner_reward(self, table: OutcomeTable, fit: GroupOffsets) -> np.ndarray:
+        """Total score - cost_weight x cost over the training groups, per risk of `RISK_GRID`, each group routed as
+        unseen with the offsets of the other training groups (nested leave-one-group-out). With 2 groups the
+        other group says nothing about spread (vague prior), so only risk 0 is scored; with 1, nothing is."""
+        reward = np.full(len(RISK_GRID), -np.inf)
+        if len(fit.groups) < 2:
+            reward[0] = 0.0
+            return reward
+        risks = RISK_GRID if len(fit.groups) >= 3 else RISK_GRID[:1]
+        reward[: len(risks)] = 0.0
         for g in fit.groups:
             rows = np.flatnonzero(fit.labels == g)
             shift = fit.shift(without=g)
             cost = table.cost_usd[fit.labels != g].mean(axis=0)
             mean, sd = fit.oof_p[rows] + shift.mean, np.sqrt(np.diag(shift.cov))
-            for k, risk in enumerate(RISK_GRID):
+            for k, risk in enumerate(risks):
                 idx = utility(mean - risk * sd, cost, self.cost_weight)
                 reward[k] += (chosen_values(table.score[rows], idx)
                               - self.cost_weight * chosen_values(table.cost_usd[rows], idx)).sum()
-        return float(RISK_GRID[int(np.argmax(np.round(reward, 9)))])  # ties: the smallest risk
+        return reward
 
     # --- routing ------------------------------------------------------------------------------------
     def predict(self, tasks: TaskSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -161,17 +180,20 @@ class ShiftRouter(Router):
 
     # --- state for artifacts ------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        return {"base": self.base_.to_state(), "shift": self.shift_.to_state(), "auto_risk": self.auto_risk_}
+        return {"base_spec": self.base_spec_, "base": self.base_.to_state(), "shift": self.shift_.to_state(),
+                "auto_risk": self.auto_risk_}
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.base_ = make_base(self.base, self.seed)
+        self.base_spec_ = str(state["base_spec"])
+        self.base_ = make_base(self.base_spec_, self.seed)
         self.base_.load_state(state["base"])
         self.shift_ = GroupShift.from_state(state["shift"])
         self.auto_risk_ = float(state["auto_risk"])
 
     def describe(self) -> dict[str, Any]:
         inner = self.base_.describe()
-        policy = {"name": "shift", "knob": "risk", "knob_value": self.risk, "auto_risk": self.auto_risk_,
+        policy = {"name": "shift", "base": self.base_spec_, "knob": "risk", "knob_value": self.risk,
+                  "auto_risk": self.auto_risk_,
                   "group_by": self.group_by, "training_groups": sorted(self.shift_.group_n),
                   "base_policy": inner["policy"]}
         return {**inner, "policy": policy}
@@ -215,26 +237,37 @@ class ShiftOrchestratorRouter(OnlineRouter):
                                  knn_k=self.knn_k or 0, shift=shift)
 
     def _fit(self, table: OutcomeTable) -> None:
-        base = self.prior or "category-stats"
-        fit = group_offsets(table, base, self.group_by, self.seed)
+        best: tuple[float, str, GroupOffsets, float] | None = None
+        candidates = base_candidates(self.prior or "category-stats")
+        temperatures = TEMPERATURE_GRID if self.temperature is None else (self.temperature,)
+        for spec in candidates:
+            fit = group_offsets(table, spec, self.group_by, self.seed)
+            choose = len(candidates) > 1 or len(temperatures) > 1
+            reward = self._inner_reward(table, fit, temperatures) if choose else np.zeros(1)
+            k = int(np.argmax(np.round(reward, 9)))  # ties: the greedier
+            if best is None or reward[k] > best[0] + 1e-9:  # ties: the first base
+                best = (float(reward[k]), spec, fit, temperatures[k])
+        assert best is not None
+        _, self.base_spec_, fit, self.auto_temperature_ = best
         self.shift_ = fit.shift()
-        self.prior_router_ = make_base(base, self.seed).fit(table)
+        self.prior_router_ = make_base(self.base_spec_, self.seed).fit(table)
         self.prior_n_by_category_ = dict(self.shift_.group_n)
         self.prior_cost_usd_ = table.cost_usd.mean(axis=0)
-        self.auto_temperature_ = self._choose_temperature(table, fit) if self.temperature is None else 1.0
         self.orchestrator_ = self.make_orchestrator(table.model_names)
 
-    def _choose_temperature(self, table: OutcomeTable, fit: GroupOffsets) -> float:
+    def _inner_reward(self, table: OutcomeTable, fit: GroupOffsets, temperatures: tuple[float, ...]) -> np.ndarray:
+        """Total reward of the loop replayed on each training group from the other groups' offsets (nested
+        leave-one-group-out), per temperature; nothing to replay with fewer than 2 groups."""
+        reward = np.zeros(len(temperatures))
         if len(fit.groups) < 2:
-            return 1.0
-        reward = np.zeros(len(TEMPERATURE_GRID))
+            return reward
         for g in fit.groups:
             rows = np.flatnonzero(fit.labels == g)
             cost = table.cost_usd[fit.labels != g].mean(axis=0)
-            for k, t in enumerate(TEMPERATURE_GRID):
+            for k, t in enumerate(temperatures):
                 orch = self._orchestrator(table.model_names, fit.shift(without=g), temperature=t)
                 reward[k] += self._replay(orch, table, rows, fit.oof_p, cost, g)
-        return float(TEMPERATURE_GRID[int(np.argmax(np.round(reward, 9)))])  # ties: the greedier
+        return reward
 
     def _replay(self, orch: ShiftOrchestrator, table: OutcomeTable, rows: np.ndarray, prior_p: np.ndarray,
                 cost: np.ndarray, group: str) -> float:

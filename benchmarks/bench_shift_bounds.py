@@ -1,0 +1,73 @@
+"""What a loop that adapts to a held-out group can reach: per-group bounds for the shift protocol.
+
+Run: .venv/bin/python benchmarks/bench_shift_bounds.py [DATASET] [--column category] [--seeds 5] [--data-dir DIR]
+
+For each group of COLUMN held out (leave-one-group-out) it prints, in cumulative regret on the held-out group
+(reward = score - 0.1 x cost_usd):
+- the training data's best single model (what a router that ignores the shift deploys) and the held-out group's
+  best single model in hindsight, and the goal line 1.1 x that;
+- hindsight per source: the best model per source benchmark of the group, chosen on the scored tasks (the most a
+  router that sees the source can reach without luck);
+- full-information stream: the group's tasks in a shuffled order (mean and sd over seeds), each routed to the model
+  with the best running mean reward on the group's past tasks, after which EVERY model's outcome is revealed (far
+  more feedback than a bandit gets, which sees only the model it ran), from an empty memory;
+  per group, and per source within the group.
+Prints a Markdown table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from aco.datasets.registry import load_dataset
+from aco.evaluation.ceilings import Ceiling, full_information_stream, hindsight_cell_choice
+from aco.evaluation.shift import group_column
+from aco.evaluation.stream import stream_order
+from aco.routers.baselines import BestSingleRouter
+
+
+def _regret(score: np.ndarray, cost: np.ndarray, chosen: np.ndarray) -> float:
+    return Ceiling("choice", chosen).summary(score, cost)["regret"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", nargs="?", default="coderouterbench")
+    parser.add_argument("--column", default="category")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    table = load_dataset(args.dataset, args.data_dir)
+    labels = group_column(table, args.column)
+    sources = table.tasks["source"].astype(str).to_numpy() + "|" + table.tasks.get(
+        "language", table.tasks["source"]).astype(str).to_numpy()
+    print(f"{args.dataset}, leave-one-{args.column}-out, cumulative regret on the held-out group "
+          f"(full-information streams: mean +- sd over {args.seeds} shuffled orders)\n")
+    print("| held-out group | tasks | training best single | group best single (hindsight) | 1.1 x hindsight | "
+          "hindsight per source | full-information stream | full-information stream per source |")
+    print("|---|---|---|---|---|---|---|---|")
+    for g in sorted(set(labels.tolist())):
+        rows = np.flatnonzero(labels == g)
+        test, train = table.subset(rows), table.subset(np.flatnonzero(labels != g))
+        single = [_regret(test.score, test.cost_usd, np.full(test.n_tasks, j)) for j in range(test.n_models)]
+        best = int(np.argmin(single))
+        train_best = BestSingleRouter().fit(train).model_idx_
+        per_source = hindsight_cell_choice(test.score, test.cost_usd, sources[rows]).chosen
+        streams: dict[str, list[float]] = {"group": [], "source": []}
+        for seed in range(args.seeds):
+            order = stream_order(test.n_tasks, "shuffle", seed)
+            s, c = test.score[order], test.cost_usd[order]
+            for name, keys in (("group", np.zeros(len(order))), ("source", sources[rows][order])):
+                streams[name].append(_regret(s, c, full_information_stream(s, c, keys).chosen))
+        print(f"| {g} | {test.n_tasks} | {test.model_names[train_best]} {single[train_best]:.1f} | "
+              f"{test.model_names[best]} {single[best]:.1f} | {1.1 * single[best]:.1f} | "
+              f"{_regret(test.score, test.cost_usd, per_source):.1f} | "
+              f"{np.mean(streams['group']):.1f} +- {np.std(streams['group'], ddof=1):.1f} | "
+              f"{np.mean(streams['source']):.1f} +- {np.std(streams['source'], ddof=1):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
