@@ -33,6 +33,11 @@ def test_every_group_is_held_out_once_with_its_references(holdout) -> None:  # t
     unsolved = test.score.max(axis=1) == 0  # the oracle abstains there (reward 0); elsewhere it is the best call
     assert d.oracle.regret == pytest.approx(float(best[unsolved].sum()))
     assert d.static["best-single"].regret == pytest.approx(d.single["spiky"].regret)
+    assert d.static["best-single"].model_share == {"spiky": 1.0}
+    assert d.chosen["shift"]["base_spec"] == "category-stats" and d.chosen["shift"]["auto_risk"] >= 0
+    assert len(d.chosen["shift"]["offset_sd"]) == 3
+    assert "auto_temperature" in d.chosen["orchestrator-shift"]
+    assert sum(d.online["orchestrator-shift"][0].model_share.values()) == pytest.approx(1.0)
 
 
 def test_online_loop_runs_every_seed_and_unlearns_the_training_best(holdout) -> None:  # type: ignore[no-untyped-def]

@@ -24,10 +24,11 @@ import numpy as np
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
 from aco.evaluation import metrics
-from aco.evaluation.protocol import Split
-from aco.evaluation.replay import Decisions, replay
+from aco.evaluation.replay import Decisions
 from aco.evaluation.stream import PriorEvidence, online_stream, stream_order
 from aco.online.orchestrator import category_counts
+from aco.online.shift import GroupShift
+from aco.routers.base import Router
 from aco.routers.baselines import BestSingleRouter, OracleRouter
 from aco.routers.online import OnlineRouter
 from aco.routers.registry import make_router, router_label
@@ -47,14 +48,19 @@ class Score:
     regret: float
     success: float
     cost_usd: float
+    model_share: dict[str, float] = field(default_factory=dict)  # share of tasks per model (final model)
 
     @classmethod
-    def of(cls, table: OutcomeTable, score: np.ndarray, cost_usd: np.ndarray) -> Score:
-        return cls(float(task_regret(table, score, cost_usd).sum()), float(np.mean(score)), float(np.sum(cost_usd)))
+    def of(cls, table: OutcomeTable, score: np.ndarray, cost_usd: np.ndarray,
+           model_idx: np.ndarray | None = None) -> Score:
+        share = {} if model_idx is None else {
+            table.model_names[j]: float(v) for j, v in enumerate(metrics.model_share(model_idx, table.n_models)) if v}
+        return cls(float(task_regret(table, score, cost_usd).sum()), float(np.mean(score)), float(np.sum(cost_usd)),
+                   share)
 
     @classmethod
     def of_decisions(cls, table: OutcomeTable, decisions: Decisions) -> Score:
-        return cls.of(table, decisions.score(table), decisions.cost_usd(table))
+        return cls.of(table, decisions.score(table), decisions.cost_usd(table), decisions.model_idx)
 
 
 @dataclass
@@ -70,6 +76,7 @@ class GroupReport:
     oracle: Score
     static: dict[str, Score] = field(default_factory=dict)
     online: dict[str, list[Score]] = field(default_factory=dict)
+    chosen: dict[str, dict[str, Any]] = field(default_factory=dict)  # what each router chose on the training data
 
     def online_regret(self, spec: str) -> tuple[float, float]:
         """Mean and sample sd of the online router's regret over seeds."""
@@ -161,14 +168,28 @@ def _references(train: OutcomeTable, test: OutcomeTable) -> dict[str, Any]:
             "oracle": Score.of_decisions(test, Decisions(oracle.model_idx, oracle.paid(test.n_models)))}
 
 
-def _static(spec: str, train: OutcomeTable, test: OutcomeTable, column: str) -> Score:
-    router = _set_group(make_router(spec), column)
-    run = replay(router, train, [Split(0, np.arange(train.n_tasks), np.zeros(0, dtype=int))], test_table=test,
-                 sweep=False, label=router_label(router))
-    return Score.of_decisions(test, run.decisions)
+CHOSEN = ("base_spec_", "auto_risk_", "auto_temperature_", "auto_threshold_", "auto_lam_")
 
 
-def _online(spec: str, train: OutcomeTable, test: OutcomeTable, column: str, seeds: Sequence[int]) -> list[Score]:
+def chosen_settings(router: Router) -> dict[str, Any]:
+    """What a fitted router chose on its training data (base, knobs) and, for shift models, the offsets' prior."""
+    out: dict[str, Any] = {name.rstrip("_"): getattr(router, name) for name in CHOSEN if hasattr(router, name)}
+    shift = getattr(router, "shift_", None)
+    if isinstance(shift, GroupShift):
+        out["offset_mean"] = shift.mean.tolist()
+        out["offset_sd"] = np.sqrt(np.diag(shift.cov)).tolist()
+    return out
+
+
+def _static(spec: str, train: OutcomeTable, test: OutcomeTable, column: str) -> tuple[Score, dict[str, Any]]:
+    router = _set_group(make_router(spec), column).fit(train)
+    routing = router.route_table(test)
+    decisions = Decisions(routing.model_idx, routing.paid(test.n_models))
+    return Score.of_decisions(test, decisions), chosen_settings(router)
+
+
+def _online(spec: str, train: OutcomeTable, test: OutcomeTable, column: str, seeds: Sequence[int],
+            ) -> tuple[list[Score], dict[str, Any]]:
     router = _set_group(make_router(spec, seed=seeds[0]), column)
     if not isinstance(router, OnlineRouter):
         raise AcoError(f"{spec!r} is not an online router")
@@ -185,8 +206,8 @@ def _online(spec: str, train: OutcomeTable, test: OutcomeTable, column: str, see
         router.set_params(seed=seed)
         run = online_stream(router, keyed, stream_order(test.n_tasks, "shuffle", seed), prior=prior,
                             label=router_label(router))
-        scores.append(Score.of(test, run.score, run.cost_usd))
-    return scores
+        scores.append(Score.of(test, run.score, run.cost_usd, run.model_idx))
+    return scores, chosen_settings(router)
 
 
 def evaluate_group(train: OutcomeTable, test: OutcomeTable, group: str, column: str, static: Sequence[str],
@@ -196,11 +217,11 @@ def evaluate_group(train: OutcomeTable, test: OutcomeTable, group: str, column: 
     for spec in static:
         if progress:
             progress(f"{group}: {spec}")
-        report.static[spec] = _static(spec, train, test, column)
+        report.static[spec], report.chosen[spec] = _static(spec, train, test, column)
     for spec in online:
         if progress:
             progress(f"{group}: {spec} x {len(seeds)} seeds")
-        report.online[spec] = _online(spec, train, test, column, seeds)
+        report.online[spec], report.chosen[spec] = _online(spec, train, test, column, seeds)
     return report
 
 
