@@ -10,7 +10,12 @@ At route time a task's novelty is whether its group was seen in training:
 and the model is the one maximising the lower bound E[P] - risk x sd - cost_weight x cost_usd: the more a model's
 success varied across training groups, the less an unseen group can count on it. `risk` is the router's knob;
 left unset it is chosen by nested leave-one-group-out inside the training groups (each training group scored with
-offsets measured on the other training groups only), maximising score - cost_weight x cost_usd.
+offsets measured on the other training groups only), maximising score - cost_weight x cost_usd; with
+`shift:category-stats|gbdt` the base router is chosen the same way.
+
+`orchestrator-shift:<base>` is the online loop from the same prior (`aco.online.shift`): a per-group offset
+posterior, Thompson sampling with logged propensities, its temperature (and base) chosen by replaying the loop on
+each training group from the other training groups' offsets.
 """
 
 from __future__ import annotations
