@@ -7,12 +7,12 @@ DATASET ?= swebench-verified
 
 DOCS_STAMP := $(VENV)/.docs-stamp
 
-.PHONY: bench test lint typecheck check clean docs results results-check
+.PHONY: bench test lint typecheck check clean docs results results-check screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,postgres,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres,dask,browser]"
 	touch $(STAMP)
 
 bench: $(STAMP)  ## replay every baseline on the default dataset (5-fold CV), table + JSON + HTML report
@@ -36,12 +36,15 @@ results-check: $(STAMP)  ## CI: re-run the fast tables; fail when a committed ta
 	$(BIN)/python -m aco.report.results --check --fast
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src/aco
 
 check: lint typecheck test
+
+screenshots: $(STAMP)  ## docs/img/dashboard.png and docs/img/report.png from real data (needs Debian's chromium)
+	$(BIN)/python scripts/screenshots.py --out docs/img
 
 clean:
 	rm -rf $(VENV) reports site .mypy_cache .ruff_cache .pytest_cache

@@ -60,6 +60,9 @@ def main() -> None:
     parser.add_argument("--posthoc", action="store_true", help="also offer the PosthocFeatures heads")
     parser.add_argument("--simulate-auc", default="", help="comma-separated verifier AUCs to simulate")
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--value-usd", type=float, default=10.0,
+                        help="value of a success for the learned thresholds (10 = the paper's score - 0.1 x cost, "
+                             "the objective of the README's figures)")
     args = parser.parse_args()
     table = load_dataset("swebench-verified", args.data_dir)
     if args.simulate_auc:
@@ -72,7 +75,8 @@ def main() -> None:
     for split in kfold_splits(table.n_tasks, 5, 0):
         train, test = table.subset(split.train), table.subset(split.test)
         for name, budget in (("learned", None), ("budget", args.budget_usd_per_task)):
-            router = CascadeRouter(chain=args.chain, budget_usd_per_task=budget, posthoc=args.posthoc).fit(train)
+            router = CascadeRouter(chain=args.chain, budget_usd_per_task=budget, posthoc=args.posthoc,
+                                   value_usd=args.value_usd).fit(train)
             ok[name][split.test], paid[name][split.test] = _outcome(router, test)
             thresholds[name].append(router.thresholds_)
         for value in CascadeRouter.knob_grid:

@@ -5,6 +5,11 @@ and, when `benchmarks/setup_litellm_venv.sh` has created its venv, `litellm --co
 replay upstream. The same RouterBench prompts go sequentially (keep-alive httpx client) to each endpoint;
 added latency = percentile(proxy) - percentile(direct). The routing decision itself is timed in-process.
 
+Two measurements: (1) OpenAI chat completions, whole-response latency; (2) Anthropic `/v1/messages` streaming,
+time to first byte of the stream (what Claude Code waits for), with a second `aco serve` whose upstream speaks
+Anthropic's API (the replay upstream's `/v1/messages`), so aco translates Messages -> canonical -> Messages both
+ways, and LiteLLM's `/v1/messages` on the same upstream.
+
     .venv/bin/python benchmarks/bench_proxy_latency.py [--requests 300] [--litellm-venv /tmp/litellm-venv]
 """
 
@@ -52,6 +57,35 @@ def _timed(url: str, model: str, prompts: list[str], headers: dict[str, str], wa
     return np.asarray(out)
 
 
+def _first_byte_ms(url: str, model: str, prompts: list[str], headers: dict[str, str], warmup: int) -> np.ndarray:
+    """Time to the first byte of a streamed `/v1/messages` reply (the stream is then read to its end)."""
+    out = []
+    with httpx.Client(timeout=30) as client:
+        for i, text in enumerate(prompts[:warmup] + prompts):
+            body = {"model": model, "max_tokens": 512, "stream": True,
+                    "messages": [{"role": "user", "content": text}]}
+            start_s = time.perf_counter()
+            with client.stream("POST", url, json=body, headers={"anthropic-version": "2023-06-01",
+                                                                  **headers}) as reply:
+                if reply.status_code != 200:
+                    raise RuntimeError(f"{url} {model}: HTTP {reply.status_code} {reply.read()[:300]!r}")
+                chunks = reply.iter_raw()
+                next(chunks)
+                elapsed_ms = (time.perf_counter() - start_s) * 1000
+                for _ in chunks:
+                    pass
+            if i >= warmup:
+                out.append(elapsed_ms)
+    return np.asarray(out)
+
+
+def _anthropic_config(example: Path, path: Path) -> Path:
+    """The example config with its replay upstream spoken to in Anthropic's Messages API."""
+    text = example.read_text(encoding="utf-8").replace('name = "replay"\n', 'name = "replay"\napi = "anthropic"\n', 1)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _start_litellm(venv: Path, upstream_port: int, tmp: Path,
                    master_key: str) -> tuple[subprocess.Popen[bytes], int] | None:
     exe = venv / "bin" / "litellm"
@@ -64,6 +98,11 @@ def _start_litellm(venv: Path, upstream_port: int, tmp: Path,
         "    litellm_params:\n"
         f"      model: openai/{MODEL}\n"
         f"      api_base: http://127.0.0.1:{upstream_port}/v1\n"
+        "      api_key: unused\n"
+        f"  - model_name: anthropic-{MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: anthropic/{MODEL}\n"
+        f"      api_base: http://127.0.0.1:{upstream_port}\n"
         "      api_key: unused\n"
         "litellm_settings:\n  telemetry: false\n", encoding="utf-8")
     port = free_port()
@@ -114,29 +153,58 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         env = {"ACO_DATA_DIR": str(data_dir)}
-        up_port, aco_port = free_port(), free_port()
+        up_port, aco_port, aco_msg_port = free_port(), free_port(), free_port()
         procs = [start(["replay-upstream", "--port", str(up_port)], env, f"http://127.0.0.1:{up_port}/healthz")]
         try:
             config = write_config(EXAMPLE, tmp / "aco.toml", up_port, f"sqlite:///{tmp / 'aco.db'}")
             procs.append(start(["serve", "--config", str(config), "--port", str(aco_port)], env,
                                f"http://127.0.0.1:{aco_port}/healthz"))
+            msg_config = _anthropic_config(config, tmp / "aco-anthropic.toml")
+            msg_config.write_text(msg_config.read_text(encoding="utf-8").replace("aco.db", "aco-msg.db"),
+                                  encoding="utf-8")
+            procs.append(start(["serve", "--config", str(msg_config), "--port", str(aco_msg_port)], env,
+                               f"http://127.0.0.1:{aco_msg_port}/healthz"))
             master_key = f"sk-bench-{secrets.token_hex(16)}"
             litellm = _start_litellm(args.litellm_venv, up_port, tmp, master_key)
             if litellm is not None:
                 procs.append(litellm[0])
+            lite_auth = {"authorization": f"Bearer {master_key}"}
             direct = _timed(f"http://127.0.0.1:{up_port}/v1/chat/completions", MODEL, prompts, {}, args.warmup)
             routed = _timed(f"http://127.0.0.1:{aco_port}/v1/chat/completions", "aco/default", prompts,
                             {"x-aco-category": CATEGORY}, args.warmup)
             passthrough = _timed(f"http://127.0.0.1:{aco_port}/v1/chat/completions", MODEL, prompts, {},
                                  args.warmup)
             lite = None if litellm is None else _timed(
-                f"http://127.0.0.1:{litellm[1]}/v1/chat/completions", MODEL, prompts,
-                {"authorization": f"Bearer {master_key}"}, args.warmup)
+                f"http://127.0.0.1:{litellm[1]}/v1/chat/completions", MODEL, prompts, lite_auth, args.warmup)
+            messages = {
+                "replay upstream direct": _first_byte_ms(f"http://127.0.0.1:{up_port}/v1/messages", MODEL, prompts,
+                                                         {}, args.warmup),
+                "aco aco/default (routed)": _first_byte_ms(f"http://127.0.0.1:{aco_msg_port}/v1/messages",
+                                                           "aco/default", prompts, {"x-aco-category": CATEGORY},
+                                                           args.warmup),
+                "aco pass-through": _first_byte_ms(f"http://127.0.0.1:{aco_msg_port}/v1/messages", MODEL, prompts,
+                                                   {}, args.warmup)}
+            if litellm is not None:
+                messages["LiteLLM proxy"] = _first_byte_ms(f"http://127.0.0.1:{litellm[1]}/v1/messages",
+                                                           f"anthropic-{MODEL}", prompts, lite_auth, args.warmup)
             decision = _decision_timing(tmp / "aco.toml", 1000)
         finally:
             for proc in reversed(procs):
                 stop(proc)
     _report(args.requests, direct, routed, passthrough, lite, decision)
+    _report_messages(args.requests, messages)
+
+
+def _report_messages(n: int, rows: dict[str, np.ndarray]) -> None:
+    direct = rows["replay upstream direct"]
+    d50, d99 = np.percentile(direct, 50), np.percentile(direct, 99)
+    print(f"\n/v1/messages streaming, time to first byte, {n} sequential requests per endpoint, loopback, ms")
+    print(f"{'endpoint':34s} {'p50':>8s} {'p99':>8s} {'added p50':>10s} {'added p99':>10s}")
+    for name, values in rows.items():
+        p50, p99 = np.percentile(values, 50), np.percentile(values, 99)
+        print(f"{name:34s} {p50:8.2f} {p99:8.2f} {p50 - d50:10.2f} {p99 - d99:10.2f}")
+    if "LiteLLM proxy" not in rows:
+        print("LiteLLM: not measured (run benchmarks/setup_litellm_venv.sh first)")
 
 
 def _report(n: int, direct: np.ndarray, routed: np.ndarray, passthrough: np.ndarray, lite: np.ndarray | None,

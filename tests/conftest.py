@@ -45,3 +45,28 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
     store = open_test_store(request.param, tmp_path)
     yield store
     store.close()
+
+
+ARTIFACTS = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="session")
+def browser_artifacts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests save their screenshots: `$ACO_TEST_ARTIFACTS`, else a session temp folder; the path is
+    printed at the end of the run."""
+    from aco.server.browser import missing_reason
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(f"browser test: {reason}")
+    path = Path(os.environ.get("ACO_TEST_ARTIFACTS") or tmp_path_factory.getbasetemp() / "browser-artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    request.config.stash[ARTIFACTS] = path
+    return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
+    path = config.stash.get(ARTIFACTS, None)
+    if path is not None:
+        terminalreporter.write_line(f"browser test screenshots: {path}")

@@ -2,8 +2,7 @@
 
 from aco.errors import AcoError, ArtifactError, ConfigError, DataError, UnknownRouterError
 from aco.records import Decision, ModelSpec, Outcome, Step, Task, Trace
-
-__version__ = "0.1.0"
+from aco.version import __version__
 
 
 def __getattr__(name: str) -> object:

@@ -28,6 +28,7 @@ from aco.errors import AcoError, ArtifactError
 from aco.records import ModelSpec
 from aco.routers.base import Router
 from aco.routers.registry import make_router
+from aco.version import __version__
 
 FORMAT = "aco-router"
 FORMAT_VERSION = 1
@@ -89,11 +90,9 @@ def save_router(router: Router, table: OutcomeTable, path: Path, *, dataset: str
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     arrays_bytes = buffer.getvalue()
-    import aco
-
     mean_cost = table.cost_usd.mean(axis=0)
     metadata = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "aco_version": aco.__version__,
+        "format": FORMAT, "format_version": FORMAT_VERSION, "aco_version": __version__,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "router": router.name, "spec": str(getattr(router, "spec_", router.name)),
         "params": _split_arrays(router.get_params(), {}),

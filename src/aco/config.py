@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -29,6 +29,8 @@ class ModelConfig(BaseModel):
     usd_per_mtok_input: float = Field(default=0.0, ge=0)
     usd_per_mtok_output: float = Field(default=0.0, ge=0)
     usd_per_call: float = Field(default=0.0, ge=0)
+    usd_per_mtok_cached_input: float | None = Field(default=None, ge=0)  # prompt-cache reads (None: input price)
+    usd_per_mtok_cache_write: float | None = Field(default=None, ge=0)  # prompt-cache writes (None: input price)
     typical_input_tokens: int = Field(default=0, ge=0)
     typical_output_tokens: int = Field(default=0, ge=0)
     tier: int = Field(default=0, ge=0)
@@ -39,16 +41,23 @@ class ModelConfig(BaseModel):
         spec = ModelSpec(name=self.name, provider=self.provider, usd_per_mtok_input=self.usd_per_mtok_input,
                          usd_per_mtok_output=self.usd_per_mtok_output, tier=self.tier)
         return PricedModel(spec, self.usd_per_call, self.upstream, self.typical_input_tokens,
-                           self.typical_output_tokens)
+                           self.typical_output_tokens, self.usd_per_mtok_cached_input, self.usd_per_mtok_cache_write)
 
 
 class UpstreamConfig(BaseModel):
-    """An OpenAI-compatible endpoint; its key is read from the environment variable `api_key_env`."""
+    """An endpoint speaking the OpenAI chat completions API (OpenAI, DeepSeek, Gemini's OpenAI endpoint, OpenRouter,
+    vLLM, Ollama, a LiteLLM proxy) or Anthropic's Messages API; its key is read from the environment variable
+    `api_key_env` and sent in `auth_header` (default: `authorization: Bearer <key>` for OpenAI-compatible
+    upstreams, `x-api-key: <key>` for Anthropic)."""
 
     model_config = _STRICT
     name: str = Field(min_length=1)
     base_url: str = Field(pattern=r"^https?://")
+    api: Literal["openai", "anthropic"] = "openai"
     api_key_env: str = ""
+    auth_header: str = ""
+    anthropic_version: str = "2023-06-01"  # the `anthropic-version` header sent to an Anthropic upstream
+    cache_control: bool | None = None  # takes `cache_control` markers (default: only Anthropic does)
     timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_retries: int = Field(default=1, ge=0, le=10)
@@ -57,6 +66,19 @@ class UpstreamConfig(BaseModel):
     def api_key(self) -> str | None:
         """The key from the environment (never stored on the config, never logged)."""
         return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+    def auth_headers(self) -> dict[str, str]:
+        """The headers that authenticate a call (empty without a key) plus the API's version header."""
+        headers = {"anthropic-version": self.anthropic_version} if self.api == "anthropic" else {}
+        key = self.api_key()
+        if key:
+            name = (self.auth_header or ("x-api-key" if self.api == "anthropic" else "authorization")).lower()
+            headers[name] = f"Bearer {key}" if name == "authorization" else key
+        return headers
+
+    @property
+    def takes_cache_control(self) -> bool:
+        return self.api == "anthropic" if self.cache_control is None else self.cache_control
 
 
 class ProfileConfig(BaseModel):
@@ -85,6 +107,10 @@ class ServerConfig(BaseModel):
     api_key_env: str = "ACO_API_KEY"
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     stats_refresh_s: float = Field(default=5.0, ge=0)
+    # the longest a call may last (a stream is cut after it); a reservation still open after it plus the longest
+    # upstream timeout belongs to a process that died, and is expired (at startup and every `expire_every_s`)
+    max_call_s: float = Field(default=600.0, gt=0)
+    expire_every_s: float = Field(default=60.0, gt=0)
 
 
 class AcoConfig(BaseModel):
@@ -108,6 +134,10 @@ class AcoConfig(BaseModel):
             if unknown:
                 raise ValueError(f"profile {name!r} lists unknown models {unknown}")
         return self
+
+    def reservation_ttl_s(self) -> float:
+        """Age after which an open reservation can only belong to a dead process (safe with several replicas)."""
+        return self.server.max_call_s + max((u.timeout_s for u in self.upstreams), default=0.0)
 
     def catalog(self) -> Catalog:
         return Catalog(m.priced() for m in self.models)

@@ -108,7 +108,8 @@ def test_missing_data_dir_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("routers", "message"), [
     ("no-such-router", "error: unknown router 'no-such-router'"),
-    ("always:no-such-model", "error: unknown model 'no-such-model' in routerbench-mbpp; candidates:"),
+    ("always:no-such-model", "error: router 'always:no-such-model' does not apply: needs model 'no-such-model'; "
+                             "routerbench-mbpp has: "),
 ])
 def test_console_entry_point_prints_one_line_errors(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str], routers: str,

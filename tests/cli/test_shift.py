@@ -28,11 +28,13 @@ def test_holdout_group_on_a_users_csv(tmp_path: Path) -> None:
     out, md = tmp_path / "shift.json", tmp_path / "shift.md"
     result = CliRunner().invoke(build_app(), [
         "bench", str(outcomes), "--holdout-group", "group", "--routers", "shift,best-single,orchestrator-shift",
-        "--seeds", "2", "--json", str(out), "--markdown", str(md)])
+        "--seeds", "2", "--json", str(out), "--markdown", str(md), "--value-usd", "10"])
     assert result.exit_code == 0, result.output
     assert "leave-one-group-out by group" in result.output
     payload = json.loads(out.read_text())
     assert [g["group"] for g in payload["groups"]] == ["a", "b", "c", "d"] and payload["seeds"] == [0, 1]
+    assert payload["objective"] == {"value_usd": 10.0, "source": "--value-usd"}
+    assert payload["groups"][0]["chosen"]["shift"]["auto_risk"] is not None
     assert len(payload["groups"][3]["online"]["orchestrator-shift"]) == 2
     assert md.read_text().count("\n") == 2 + 4 + 1  # header, rule, 4 groups, pooled
 

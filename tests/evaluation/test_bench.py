@@ -5,9 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aco.evaluation.bench import LEARNED, References, default_router_specs, frontier, run_bench, summarize
+from aco.datasets.table import OutcomeTable
+from aco.errors import DataError
+from aco.evaluation.bench import (
+    LEARNED,
+    References,
+    applicable,
+    default_router_specs,
+    frontier,
+    run_bench,
+    summarize,
+)
 from aco.evaluation.protocol import kfold_splits
 from aco.evaluation.replay import replay
+from aco.policies.objective import Objective
+from aco.routers import registry
+from aco.routers.registry import available
 from tests.evaluation.tables import CascadeRouter, two_model_table
 
 
@@ -31,7 +44,8 @@ def test_references_of_a_tiny_table() -> None:
 def test_summarize_a_cascade() -> None:
     table = two_model_table()
     refs = References.of(table)
-    row = summarize(replay(CascadeRouter(), table, kfold_splits(4, 1), label="cascade"), table, refs)
+    row = summarize(replay(CascadeRouter(), table, kfold_splits(4, 1), label="cascade"), table, refs,
+                    objective=Objective.paper())
     # final model strong (0.75) and every task pays $1 + $4 = $5: $20 in total
     assert row["router"] == "cascade"
     assert row["success"] == pytest.approx(0.75) and row["avg_perf"] == pytest.approx(75.0)
@@ -82,3 +96,51 @@ def test_default_specs_and_frontier() -> None:
     assert specs.count("oracle") == 1 and specs.count("gbdt") == 1
     assert set(LEARNED) <= set(specs)  # the learned routers run by default next to the baselines
     assert frontier(table) == [("cheap", 0.5, 4.0), ("strong", 0.75, 16.0)]
+
+
+def test_routers_that_do_not_apply_are_skipped_with_a_note() -> None:
+    table = two_model_table()
+    kept, notes = applicable(["best-single", "cascade", "always:cheap", "always:nope"], table)
+    assert kept == ["best-single", "always:cheap"]
+    assert [(n.router, n.status) for n in notes] == [("cascade", "skipped"), ("always:nope", "skipped")]
+    assert "needs observable run signals" in notes[0].reason and "tiny has none" in notes[0].reason
+
+
+class _Broken(CascadeRouter):
+    name = "test-broken"
+
+    def _fit(self, table: OutcomeTable) -> None:
+        raise RuntimeError("boom")
+
+
+def test_a_failing_router_becomes_a_note_and_the_others_keep_their_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    available()  # the built-in routers are loaded first
+    monkeypatch.setitem(registry._REGISTRY, _Broken.name, _Broken)
+    result = run_bench(two_model_table(), ["best-single", "test-broken", "oracle"], folds=1)
+    assert [r["router"] for r in result.rows] == ["best-single", "oracle"]
+    assert [str(n) for n in result.notes] == ["failed test-broken: RuntimeError: boom"]
+    assert result.to_json()["notes"] == [{"router": "test-broken", "status": "failed", "reason": "RuntimeError: boom"}]
+
+
+def test_transfer_aligns_models_by_name_and_drops_shared_tasks_from_training() -> None:
+    train = two_model_table("train", prefix="a")
+    test = two_model_table("test", prefix="b").select_models(["strong", "cheap"])  # another column order
+    result = run_bench(train, ["best-single", "always:cheap"], test_table=test)
+    assert result.table.model_names == ["cheap", "strong"]
+    assert result.rows[0]["model_share"] == {"strong": 1.0} and result.rows[1]["model_share"] == {"cheap": 1.0}
+    overlap = two_model_table("overlap", prefix="a").subset([0, 1])
+    shared = run_bench(train, ["best-single"], test_table=overlap)
+    assert [n.status for n in shared.notes] == ["dropped"] and "2 task ids of overlap" in shared.notes[0].reason
+    with pytest.raises(DataError, match="'strong' only in train"):
+        run_bench(train, ["best-single"], test_table=test.select_models(["cheap"]))
+
+
+def test_one_objective_for_tuning_and_regret() -> None:
+    table = two_model_table()
+    default = run_bench(table, ["always:cheap", "always:strong"], folds=1)
+    assert default.objective.value_usd == pytest.approx(12.0)  # break-even: (4 - 1) / (0.75 - 0.5)
+    assert default.rows[0]["regret"] == pytest.approx(default.rows[1]["regret"])  # equal at break-even
+    paper = run_bench(table, ["always:cheap"], folds=1, objective=Objective.paper())
+    # best rewards (score - 0.1 x cost) .9, .6, .6, .9; cheap's: .9, -.1, -.1, .9 -> regret 1.4
+    assert paper.rows[0]["regret"] == pytest.approx(1.4)
+    assert paper.to_json()["objective"]["value_usd"] == 10.0

@@ -141,3 +141,47 @@ def test_roc_auc_with_ties_matches_sklearn() -> None:
     label = rng.random(200) < 0.3 + 0.1 * score
     assert m.roc_auc(score, label) == pytest.approx(roc_auc_score(label, score))
     assert math.isnan(m.roc_auc(np.array([0.1, 0.2]), np.array([1, 1])))
+
+
+def test_bootstrap_ratio_ci_resamples_rows_together() -> None:
+    num, den = np.full(50, 2.0), np.full(50, 4.0)
+    assert m.bootstrap_ratio_ci(num, den) == (0.5, 0.5)  # every resample has the same ratio
+    rng = np.random.default_rng(1)
+    y = (rng.random(400) < 0.3).astype(float)
+    lo, hi = m.bootstrap_ratio_ci(y, np.ones(400), seed=3)
+    ref_lo, ref_hi = m.bootstrap_ci(y, seed=3)
+    assert lo < y.mean() < hi and abs(lo - ref_lo) < 0.01 and abs(hi - ref_hi) < 0.01
+    chunked = m.bootstrap_ratio_ci(y, np.ones(400), seed=3, max_cells=400)  # one resample per chunk
+    assert abs(chunked[0] - lo) < 0.02 and abs(chunked[1] - hi) < 0.02
+    assert all(np.isnan(m.bootstrap_ratio_ci(np.array([]), np.array([]))))
+    assert all(np.isnan(m.bootstrap_ratio_ci(np.ones(3), np.zeros(3))))  # every resample divides by zero
+
+
+def test_bootstrap_rate_ci_is_the_bootstrap_of_a_0_1_mean() -> None:
+    y = np.array([1.0] * 120 + [0.0] * 280)
+    lo, hi = m.bootstrap_rate_ci(120, 400, seed=0)
+    ref_lo, ref_hi = m.bootstrap_ci(y, seed=0)  # resampling rows: same distribution, other draws
+    assert lo < 0.3 < hi and abs(lo - ref_lo) < 0.01 and abs(hi - ref_hi) < 0.01
+    assert m.bootstrap_rate_ci(5, 5) == (1.0, 1.0)
+    assert all(np.isnan(m.bootstrap_rate_ci(0, 0)))
+
+
+def test_apgr_and_cpt_stay_in_their_documented_ranges() -> None:
+    from aco.evaluation.metrics import apgr, cpt, out_of_range, row_ranges
+
+    rng = np.random.default_rng(0)
+    weak, strong, oracle = 0.4, 0.7, 0.9
+    for _ in range(200):
+        share = rng.uniform(0.0, 1.5, 8)  # some points dearer than the strong model: left out
+        quality = rng.uniform(weak - 0.1, oracle, 8)
+        value = apgr(share, quality, weak, strong)
+        assert 0.5 - 1e-9 <= value <= (oracle - weak) / (strong - weak) + 1e-9
+        assert 0.0 <= cpt(share, quality, weak, strong, 0.5) <= 1.0
+    # beating the strong model at half its cost recovers more than the whole gap
+    assert apgr(np.array([0.5]), np.array([0.85]), weak, strong) > 1.0
+    # a point dearer than the strong model does not count
+    assert apgr(np.array([1.2]), np.array([0.9]), weak, strong) == pytest.approx(0.5, abs=1e-3)
+    ranges = row_ranges(weak, strong, oracle)
+    assert out_of_range({"apgr": 1.6, "success": 0.5, "aiq": None}, ranges) == []
+    assert out_of_range({"apgr": 1.7, "brier": -0.1}, ranges) == ["apgr=1.7 (range [0.5, 1.66667])",
+                                                                 "brier=-0.1 (range [0, 1])"]

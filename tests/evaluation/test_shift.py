@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from aco.errors import AcoError
-from aco.evaluation import metrics
 from aco.evaluation.shift import run_holdout, run_transfer, task_regret
 from tests.evaluation.tables import grouped_table
 
@@ -25,11 +24,13 @@ def test_every_group_is_held_out_once_with_its_references(holdout) -> None:  # t
     d = result.groups[3]
     rows = np.flatnonzero(table.tasks["category"] == "d")
     test = table.subset(rows)
-    regret = [task_regret(test, test.score[:, j], test.cost_usd[:, j]).sum() for j in range(3)]
+    objective = result.objective  # the table's default: the break-even value of its cheapest and best models
+    assert objective.source.startswith("break-even")
+    regret = [task_regret(test, test.score[:, j], test.cost_usd[:, j], objective).sum() for j in range(3)]
     assert d.single["cheap"].regret == pytest.approx(regret[0]) and d.hindsight_best == "cheap"
     assert d.train_best == "spiky"  # the best single model of groups a-c, the worst on d
     assert d.n_tasks == 80 and d.n_train == 240
-    best = metrics.rewards(test.score, test.cost_usd).max(axis=1)
+    best = objective.reward(test.score, test.cost_usd).max(axis=1)
     unsolved = test.score.max(axis=1) == 0  # the oracle abstains there (reward 0); elsewhere it is the best call
     assert d.oracle.regret == pytest.approx(float(best[unsolved].sum()))
     assert d.static["best-single"].regret == pytest.approx(d.single["spiky"].regret)

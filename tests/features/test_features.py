@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from aco.errors import ConfigError
-from aco.features import Features, make_features
+from aco.features import features_from_state, make_features
 from aco.features.categorical import OneHot
 from aco.features.embeddings import SentenceEmbeddings
 from aco.features.text import HashedTextSVD, KeywordDifficulty, TextStats
@@ -61,7 +61,7 @@ def test_features_union_concatenates_and_rebuilds_from_state() -> None:
     features = make_features("text,stats,difficulty,category,source").fit(tasks)
     X = features.transform(tasks)
     assert X.shape == (len(tasks), len(features.names()))
-    restored = Features.from_state(features.to_state())
+    restored = features_from_state(features.to_state())
     np.testing.assert_allclose(restored.transform(tasks), X, atol=1e-12)
 
 

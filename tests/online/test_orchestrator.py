@@ -121,7 +121,7 @@ def test_thompson_unlearns_a_wrong_prior_and_greedy_cannot() -> None:
     wrong = np.tile([0.2, 0.95, 0.2], (table.n_tasks, 1))  # says m1 everywhere; m1 succeeds 30% of the time
     share = {}
     for spec in ("orchestrator", "orchestrator-greedy"):
-        orch = make_router(spec).make_orchestrator(table.model_names)
+        orch = make_router(spec, value_usd=10.0).make_orchestrator(table.model_names)
         x, verifier = task_features(table.tasks, 256), BenchmarkVerifier(table)
         chosen = []
         for row in range(table.n_tasks):

@@ -58,7 +58,8 @@ def test_dimension_best_per_category() -> None:
     routing = router.route(new.task_set())
     # unseen category: best single over all tasks (m1: 4/5 beats m0: 3/5)
     assert routing.model_idx.tolist() == [1, 0, 0, 1]
-    assert routing.reasons is not None and routing.reasons[3] == "unseen category: best single model"
+    assert routing.reasons is not None
+    assert routing.reasons[3] == "category 'unseen' unseen in training: best single model"
 
 
 def test_keyword_difficulty() -> None:

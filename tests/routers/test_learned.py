@@ -87,15 +87,60 @@ def test_conformal_router_reports_its_certificate(split: tuple[OutcomeTable, ...
 
 def test_hybrid_escalates_hard_tasks(split: tuple[OutcomeTable, ...]) -> None:
     train, test = split
-    router = make_router("hybrid").fit(train)
+    router = make_router("hybrid", value_usd=10.0).fit(train)  # a success is worth far more than any call
     assert isinstance(router, HybridRouter)
     routing = router.route_table(test)
     hard = _hard(test)
     assert (routing.model_idx[hard] == 2).mean() > 0.9
     assert (routing.model_idx[~hard] <= 1).mean() > 0.9
-    assert 0.1 <= router.auto_s_ <= 0.9
+    assert 0.0 < router.auto_s_ < 1.0
 
 
 def test_unknown_policy_is_rejected(split: tuple[OutcomeTable, ...]) -> None:
     with pytest.raises(ValueError, match="unknown policy"):
         make_router("gbdt:magic").fit(split[0])
+
+
+def test_reasons_say_what_the_rule_did(split: tuple[OutcomeTable, ...]) -> None:
+    train, test = split
+    router = make_router("gbdt", threshold=0.99).fit(train)  # no model reaches P >= 0.99 here
+    p, _ = router.predict(test.task_set())
+    assert p.max() < 0.99
+    reasons = router.route_table(test).reasons
+    assert reasons is not None
+    assert all(r.startswith("no model reaches P >= 0.99; most likely: ") for r in reasons)
+    met = make_router("gbdt", threshold=0.05).fit(train).route_table(test).reasons
+    assert met is not None and met[0].startswith("cheapest with P >= 0.05: cheap (P=")
+
+
+def test_an_unseen_category_is_named_in_the_reason(split: tuple[OutcomeTable, ...]) -> None:
+    train, test = split
+    router = make_router("category-stats").fit(train)
+    tasks = test.tasks.copy()
+    tasks.iloc[0, tasks.columns.get_loc("category")] = "frontend"
+    moved = OutcomeTable(name="moved", tasks=tasks, models=test.models, score=test.score, cost_usd=test.cost_usd)
+    reasons = router.route_table(moved).reasons
+    assert reasons is not None
+    assert reasons[0].endswith("; category 'frontend' unseen in training")
+    assert "unseen" not in reasons[1]
+
+
+def test_the_value_of_a_success_moves_the_tuned_threshold(split: tuple[OutcomeTable, ...]) -> None:
+    train, _ = split
+    cheap = make_router("gbdt", value_usd=0.001).fit(train)  # a success is worth less than any call
+    dear = make_router("gbdt", value_usd=1000.0).fit(train)
+    assert isinstance(cheap, LearnedRouter) and isinstance(dear, LearnedRouter)
+    assert cheap.auto_threshold_ < dear.auto_threshold_
+    assert cheap.describe()["policy"]["value_usd"] == 0.001
+
+
+def test_hybrid_sweep_spans_the_cost_range(split: tuple[OutcomeTable, ...]) -> None:
+    train, test = split
+    router = make_router("hybrid").fit(train)
+    costs = []
+    for s in (router.knob_values()[0], router.knob_values()[-1]):
+        router.set_params(s=s)
+        costs.append(chosen_values(test.cost_usd, router.route_table(test).model_idx).mean())
+    assert router.knob_values()[0] == 0.0 and router.knob_values()[-1] == 1.0
+    assert costs[0] == pytest.approx(test.cost_usd[:, 0].mean())  # s = d = 0: the cheapest model everywhere
+    assert costs[1] > 10 * costs[0]

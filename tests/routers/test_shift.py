@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from aco.datasets.table import TaskSet
 from aco.errors import ConfigError
+from aco.policies.objective import Objective
 from aco.routers.registry import make_router
 from aco.routers.shift import RISK_GRID, TEMPERATURE_GRID, ShiftOrchestratorRouter, ShiftRouter, group_offsets
 from tests.evaluation.tables import grouped_table
@@ -25,7 +26,7 @@ def _tasks(categories: list[str], models: tuple) -> TaskSet:  # type: ignore[typ
 
 def test_group_offsets_score_each_group_with_a_router_that_never_saw_it() -> None:
     table = grouped_table(60)
-    fit = group_offsets(table, "category-stats", "category")
+    fit = group_offsets(table, "category-stats", "category", Objective.paper())
     assert fit.groups == ["a", "b", "c", "d"] and fit.counts.tolist() == [60.0] * 4
     d = fit.labels == "d"
     # category-stats without group d knows spiky only from a-c (~0.93): its residual offset on d is about -0.8

@@ -98,3 +98,32 @@ def test_from_config_with_real_prior(tmp_path: Path, data_dir: Path, monkeypatch
     code = opt.start_task(category="mbpp").route()
     assert opt.config_catalog.get(code.model).tier >= 1  # the mbpp floor
     assert opt.start_task(category="arc-challenge").route().p_success > 0.5
+
+
+def test_step_routing_counts_the_prompt_cache_a_switch_throws_away(tmp_path: Path) -> None:
+    """A read step goes to the cheapest model for this call: on a long conversation whose prompt cache is warm on
+    the strong model, staying there (cached input at 0.2 / 1M) is cheaper than moving to a model at half its
+    fresh input price."""
+    from aco.config import AcoConfig
+    from aco.records import Usage
+    from aco.sdk import Prior
+
+    config = AcoConfig.model_validate({
+        "upstreams": [{"name": "u", "base_url": "http://x/v1"}],
+        "models": [{"name": "cheap", "upstream": "u", "usd_per_mtok_input": 1.0, "usd_per_mtok_output": 5.0,
+                    "typical_output_tokens": 100, "tier": 0},
+                   {"name": "strong", "upstream": "u", "usd_per_mtok_input": 2.0, "usd_per_mtok_output": 12.0,
+                    "usd_per_mtok_cached_input": 0.2, "typical_output_tokens": 100, "tier": 2}],
+        "profiles": {"p": {"candidates": ["cheap", "strong"], "step_routing": True, "step_sticky_turns": 0}}})
+    prior = Prior({("*", "cheap"): (100, 20), ("*", "strong"): (100, 90)})  # only strong reaches P >= 0.7
+    opt = Optimizer(config, Store.open(f"sqlite:///{tmp_path / 'aco.db'}"), priors={"p": prior})
+    task = opt.start_task("fix it", task_id="warm")
+    edit = task.route("edit", {"action": "sed -i s/a/b/ x.py", "prompt_tokens": 48_000})
+    assert edit.model == "strong"  # edits go to the routed model
+    task.observe(edit, usage=Usage(input_tokens=48_000, output_tokens=100))
+    read = task.route("read", {"action": "cat x.py", "prompt_tokens": 50_000})
+    assert read.model == "strong" and "cheapest allowed model" in read.reason
+    assert read.reserved_usd == pytest.approx((2_000 * 2.0 + 48_000 * 0.2 + 100 * 12.0) / 1e6)  # 0.0148
+    cold = opt.start_task("fix it", task_id="cold").route("read", {"action": "cat x.py", "prompt_tokens": 50_000})
+    assert cold.model == "cheap" and cold.reserved_usd == pytest.approx((50_000 * 1.0 + 100 * 5.0) / 1e6)
+    opt.close()

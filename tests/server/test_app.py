@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,3 +205,124 @@ def test_other_model_names_pass_through(store: Store) -> None:
         reply = client.post("/v1/chat/completions", json={"model": "m-big", "messages": MESSAGES})
     assert reply.status_code == 200 and "x-aco-decision-id" not in reply.headers
     assert fake.calls == ["m-big"] and store.decisions() == []
+
+
+# --- agent-facing endpoints: Anthropic Messages, Responses, models, count_tokens, reservation expiry ------------
+def test_anthropic_messages_endpoint_routes_and_answers_in_anthropic_shape(store: Store) -> None:
+    import anthropic
+
+    fake = FakeUpstream()
+    with _client(store, fake) as client:
+        sdk = anthropic.Anthropic(base_url="http://testserver", api_key="unused", http_client=client, max_retries=0)
+        raw = sdk.messages.with_raw_response.create(
+            model="aco/p", max_tokens=64, messages=[{"role": "user", "content": "hello"}],
+            extra_headers={"x-aco-category": "easy", "x-aco-task-id": "m1"})
+        with sdk.messages.stream(model="aco/p", max_tokens=64, messages=[{"role": "user", "content": "hello"}],
+                                 extra_headers={"x-aco-category": "easy", "x-aco-task-id": "m1"}) as stream:
+            streamed = stream.get_final_message()
+        refused = client.post("/v1/messages", json={"model": "aco/p", "max_tokens": 5, "messages": MESSAGES},
+                              headers={"x-aco-category": "hard", "x-aco-budget-usd": "0.0001"})
+        unknown = client.post("/v1/messages", json={"model": "aco/nope", "max_tokens": 5, "messages": MESSAGES})
+        bad = client.post("/v1/messages", json={"model": "aco/p", "messages": MESSAGES})
+    message = raw.parse()
+    assert message.content[0].text == "a long enough answer from m-small" and message.stop_reason == "end_turn"
+    assert raw.headers["x-aco-model"] == "m-small" and message.usage.input_tokens == 3
+    assert streamed.content[0].text == "hi from m-small"
+    assert refused.status_code == 402 and refused.json()["error"]["type"] == "billing_error"
+    assert unknown.status_code == 404 and unknown.json()["type"] == "error"
+    assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("max_tokens")
+    decisions = store.decisions("m1")
+    assert [(d.endpoint, d.status, d.cost_usd) for d in decisions] == [("messages", "settled", 0.0005)] * 2
+
+
+def test_models_count_tokens_and_responses_errors(store: Store) -> None:
+    with _client(store, FakeUpstream()) as client:
+        models = client.get("/v1/models").json()
+        counted = client.post("/v1/messages/count_tokens", json={"model": "aco/p", "messages": [
+            {"role": "user", "content": "x" * 40}]})
+        stateful = client.post("/v1/responses", json={"model": "aco/p", "input": "hi", "previous_response_id": "r"})
+        answered = client.post("/v1/responses", json={"model": "aco/p", "input": "hello"},
+                               headers={"x-aco-category": "easy"})
+    assert [m["id"] for m in models["data"]] == ["aco/p", "m-small", "m-mid", "m-big"]
+    assert models["has_more"] is False and models["data"][0]["type"] == "model"
+    assert counted.json() == {"input_tokens": 10} and counted.headers["x-aco-token-count"] == "estimated"
+    assert stateful.status_code == 400 and "previous_response_id" in stateful.json()["error"]["message"]
+    output = answered.json()["output"]
+    assert answered.status_code == 200 and output[0]["content"][0]["text"] == "a long enough answer from m-small"
+
+
+def test_streamed_call_is_settled_when_the_stream_ends(store: Store) -> None:
+    with _client(store, FakeUpstream()) as client:
+        reply = _chat(client, {"x-aco-category": "easy", "x-aco-task-id": "s2", "x-aco-budget-usd": "1"},
+                      stream=True)
+    assert reply.status_code == 200 and reply.text.endswith("data: [DONE]\n\n")
+    [decision] = store.decisions("s2")
+    assert decision.status == "settled" and decision.cost_usd == 0.0005  # the upstream's recorded cost
+    assert store.budget("s2") == pytest.approx((1.0, 0.0, 0.0005))
+
+
+def test_stale_open_reservations_are_expired_at_startup(store: Store) -> None:
+    from aco.store import DecisionRecord
+
+    store.open_budget("dead-task", 1.0)
+    stale = DecisionRecord(decision_id="d-stale", task_id="dead-task", profile="p", chosen_model="m-big",
+                           reserved_usd=0.01, created_at=time.time() - 10_000)
+    fresh = DecisionRecord(decision_id="d-fresh", task_id="dead-task", profile="p", chosen_model="m-big",
+                           reserved_usd=0.01)
+    assert store.reserve_and_record(stale) and store.reserve_and_record(fresh)
+    with _client(store, FakeUpstream()) as client:
+        assert client.get("/healthz").status_code == 200
+    stale_rec, fresh_rec = store.get_decision("d-stale"), store.get_decision("d-fresh")
+    assert stale_rec is not None and stale_rec.status == "expired" and stale_rec.cost_usd == 0.01
+    assert fresh_rec is not None and fresh_rec.status == "open"  # younger than the longest call: maybe alive
+    assert store.budget("dead-task") == pytest.approx((1.0, 0.01, 0.01))
+
+
+def test_anthropic_upstream_gets_its_key_header_and_a_messages_request(store: Store,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OpenAI client routed to an Anthropic upstream: the upstream is called at /v1/messages with the key from
+    the environment variable its config names, and the reply comes back as a chat completion."""
+    from aco.config import AcoConfig
+
+    monkeypatch.setenv("TEST_CLAUDE_KEY", "sk-ant-from-env")
+    seen: list[httpx.Request] = []
+
+    async def claude(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "stop_reason": "tool_use",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "bash", "input": {"command": "ls"}}],
+            "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 90}})
+
+    config = AcoConfig.model_validate({
+        "upstreams": [{"name": "claude", "api": "anthropic", "base_url": "http://claude.test/v1",
+                       "api_key_env": "TEST_CLAUDE_KEY", "max_retries": 0}],
+        "models": [{"name": "c", "upstream": "claude", "upstream_model": "claude-x", "usd_per_mtok_input": 3,
+                    "usd_per_mtok_output": 15, "usd_per_mtok_cached_input": 0.3}],
+        "profiles": {"p": {"candidates": ["c"]}}})
+    app = create_app(config, transport=httpx.MockTransport(claude), store=store, admin_key=KEY)
+    with TestClient(app) as client:
+        reply = client.post("/v1/chat/completions", headers={"x-aco-task-id": "a1"}, json={
+            "model": "aco/p", "messages": MESSAGES,
+            "tools": [{"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}]})
+    [request] = seen
+    assert request.url.path == "/v1/messages" and request.headers["x-api-key"] == "sk-ant-from-env"
+    assert request.headers["anthropic-version"] == "2023-06-01" and "authorization" not in request.headers
+    sent = json.loads(request.content)
+    assert sent["model"] == "claude-x" and sent["tools"][0]["name"] == "bash" and sent["max_tokens"] > 0
+    choice = reply.json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls" and "_stop_reason" not in choice
+    assert choice["message"]["tool_calls"][0]["function"]["arguments"] == json.dumps({"command": "ls"})
+    assert reply.json()["usage"]["prompt_tokens_details"]["cached_tokens"] == 90
+    [decision] = store.decisions("a1")
+    assert decision.cost_usd == pytest.approx((10 * 3 + 90 * 0.3 + 5 * 15) / 1e6)
+
+
+def test_messages_endpoint_falls_back_like_chat(store: Store) -> None:
+    fake = FakeUpstream({"m-small": "500"})
+    with _client(store, fake) as client:
+        reply = client.post("/v1/messages", json={"model": "aco/p", "max_tokens": 16, "messages": MESSAGES},
+                            headers={"x-aco-category": "easy", "x-aco-task-id": "fb"})
+    assert reply.status_code == 200 and reply.headers["x-aco-fallbacks"] == "m-small"
+    assert reply.json()["content"][0]["text"] == "a long enough answer from m-mid"
+    assert [(d.chosen_model, d.status) for d in store.decisions("fb")] == [("m-small", "failed"), ("m-mid", "settled")]

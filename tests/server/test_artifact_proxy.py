@@ -59,7 +59,7 @@ def test_proxy_step_header_routes_per_step_and_sticks(tmp_path: Path) -> None:
         replies = [client.post("/v1/chat/completions", headers={
             "x-aco-task-id": "loop", "x-aco-category": "hard", "x-aco-step": step}, json={
             "model": "aco/p", "messages": [{"role": "user", "content": "fix auth"},
-                                           {"role": "tool", "content": action}]}) for step, action in steps]
+                                           {"role": "user", "content": action}]}) for step, action in steps]
     assert [r.headers["x-aco-model"] for r in replies] == ["m-small", "m-big", "m-big", "m-small"]
     assert replies[1].headers["x-aco-reason"].startswith("step edit: protected edit -> routed model")
     assert [d.step_kind for d in store.decisions("loop")] == ["read", "edit", "read", "search"]

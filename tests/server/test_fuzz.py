@@ -27,14 +27,16 @@ _fields = st.fixed_dictionaries({}, optional={
     "task_id": st.text(max_size=30) | _json, "success": st.booleans() | _json, "score": _json,
     "cost_usd": _json, "profile": st.sampled_from(["p", "aco/p", "nope"]) | _json, "category": _json,
     "escalate": _json, "decision_id": _json, "verifier": st.sampled_from(["tests", "vibes"]) | _json,
-    "budget_usd": _json, "step": _json})
+    "budget_usd": _json, "step": _json, "max_tokens": st.integers() | _json, "system": _json, "input": _json,
+    "tools": _json, "tool_choice": _json, "instructions": _json})
 _header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
 _headers = st.fixed_dictionaries({}, optional={
     "x-aco-task-id": _header_text, "x-aco-step": st.sampled_from(["edit", "plan", "bogus"]) | _header_text,
     "x-aco-category": st.sampled_from(["easy", "hard", "secure"]) | _header_text,
     "x-aco-budget-usd": st.sampled_from(["0", "1", "nan", "inf", "-1", "1e309"]) | _header_text,
     "authorization": st.sampled_from([f"Bearer {KEY}", "Bearer x", "Basic y"])})
-_paths = st.sampled_from(["/v1/chat/completions", "/v1/route", "/v1/outcomes"])
+_paths = st.sampled_from(["/v1/chat/completions", "/v1/route", "/v1/outcomes", "/v1/messages",
+                          "/v1/messages/count_tokens", "/v1/responses"])
 
 
 def test_no_input_gets_a_500() -> None:
@@ -44,7 +46,7 @@ def test_no_input_gets_a_500() -> None:
                          admin_key=KEY, priors={"p": make_prior()})
         with TestClient(app, raise_server_exceptions=False) as client:
 
-            @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+            @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
             @given(path=_paths, body=_fields | _json, headers=_headers, raw=st.booleans())
             def check(path: str, body: Any, headers: dict[str, str], raw: bool) -> None:
                 content = json.dumps(body).encode() if not raw else json.dumps(body).encode()[:-1]

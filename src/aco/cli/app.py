@@ -30,22 +30,33 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _usage_error_type() -> type[Exception]:
+    """The ClickException class of the click that typer runs on (recent typer vendors its own copy)."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "ClickException":
+            return cls
+    raise RuntimeError("typer.BadParameter does not derive from a ClickException")  # pragma: no cover
+
+
 def main() -> None:
-    """Console entry point: AcoErrors become a one-line message and exit code 2."""
+    """Console entry point.
+
+    A usage error (unknown option, missing argument, bad value) prints the usage line and one line naming the
+    problem; an AcoError prints `error: ...`; both exit 2 without a traceback.
+    """
     app = build_app()
     try:
-        app(standalone_mode=False)
+        code = app(prog_name="aco", standalone_mode=False)
     except AcoError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
+        typer.echo("Aborted!", err=True)
         raise SystemExit(1) from None
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise
+    except _usage_error_type() as exc:
+        exc.show()  # type: ignore[attr-defined]
+        raise SystemExit(exc.exit_code) from None  # type: ignore[attr-defined]
+    # non-standalone click returns the code of an explicit exit (e.g. --help) instead of exiting
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aco.cli.options import DataDirOption
+from aco.cli.options import DataDirOption, load_table, write_json
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
-from aco.evaluation.bench import BenchResult, default_router_specs
-from aco.settings import AcoSettings
+from aco.evaluation.bench import BenchResult, Note, applicable, default_router_specs, unmet
+from aco.policies.objective import Objective
+from aco.routers.registry import make_router
 
 DEFAULT_DATASET = "swebench-verified"
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe values: NaN and infinities become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    return value
-
-
-def _load(name: str, data_dir: Path | None) -> OutcomeTable:
-    from aco.datasets.registry import load_dataset
-
-    return load_dataset(name, data_dir if data_dir is not None else AcoSettings().data_dir)
 
 
 def _groups(table: OutcomeTable, group_by: str) -> np.ndarray | None:
@@ -68,6 +48,11 @@ def bench(
     engine: Annotated[str, typer.Option(help="Run the grid here (local) or on Dask (dask).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="--engine dask: scheduler address (default: a "
                                                        "LocalCluster).")] = None,
+    value_usd: Annotated[float | None, typer.Option(
+        "--value-usd",
+        help="Value of one success in USD: reward = score - cost_usd / value, for knob tuning and regret "
+             "(default: the table's, e.g. the break-even of its cheapest and best models; 10 = the paper's "
+             "score - 0.1 x cost_usd).")] = None,
     holdout_group: Annotated[str | None, typer.Option(help="Leave-one-group-out over this task column (category, "
                                                            "source, group); with --train/--test: the test groups "
                                                            "to report. Online routers run --seeds seeds.")] = None,
@@ -81,23 +66,27 @@ def bench(
         console = Console(width=220)
     if (train is None) != (test is None):
         raise AcoError("--train and --test go together")
-    table = _load(train or dataset, data_dir)
+    if value_usd is not None and not value_usd > 0:
+        raise typer.BadParameter(f"must be a positive number of USD, got {value_usd:g}", param_hint="'--value-usd'")
+    table = load_table(train or dataset, data_dir)
+    objective = Objective.given(value_usd) if value_usd is not None else Objective.of_table(table)
     if holdout_group is not None or aliases is not None:
         from aco.cli.shift import shift_bench
 
-        return shift_bench(table, _load(test, data_dir) if test else None, holdout_group, routers, seed, seeds,
-                           aliases, json_path, markdown, console)
+        return shift_bench(table, load_table(test, data_dir) if test else None, holdout_group, routers, seed, seeds,
+                           aliases, json_path, markdown, console, objective)
     if stream:
         from aco.cli.online import stream_bench
 
-        return stream_bench(table, routers, order, seed, seeds, folds, json_path, report, verifier)
-    test_table = _load(test, data_dir) if test is not None else None
+        return stream_bench(table, routers, order, seed, seeds, folds, json_path, report, verifier, objective)
+    test_table = load_table(test, data_dir) if test is not None else None
     if protected:
         categories = [c.strip() for c in protected.split(",") if c.strip()]
         table = table.with_protected(categories)
         test_table = test_table.with_protected(categories) if test_table is not None else None
     target = test_table or table
-    specs = [s.strip() for s in routers.split(",") if s.strip()] if routers else default_router_specs(target)
+    tables = (table, target) if test_table is not None else (table,)
+    specs, skipped = _specs(routers, tables)
     n_folds = 1 if test_table is not None else folds
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -110,11 +99,11 @@ def bench(
 
         result = make_engine(engine, scheduler).run_bench(table, specs, folds=folds, seed=seed,
                                                           groups=_groups(table, group_by),
-                                                          test_table=test_table, on_step=step)
+                                                          test_table=test_table, on_step=step, objective=objective)
+    result.notes[:0] = skipped
     _print(result, console)
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(_clean(result.to_json()), indent=2))
+        write_json(json_path, result.to_json())
         console.print(f"wrote {json_path}")
     if report is not None:
         from aco.report.html import write_report
@@ -123,10 +112,28 @@ def bench(
         console.print(f"wrote {report}")
 
 
+def _specs(routers: str | None, tables: tuple[OutcomeTable, ...]) -> tuple[list[str], list[Note]]:
+    """The router specs to run and a note for each default one that does not apply to the tables.
+
+    An explicitly requested router that does not apply is a one-line error before anything runs.
+    """
+    if not routers:
+        return applicable(default_router_specs(tables[-1]), *tables)
+    specs = [s.strip() for s in routers.split(",") if s.strip()]
+    for spec in specs:
+        why = unmet(make_router(spec), *tables)
+        if why is not None:
+            raise AcoError(f"router {spec!r} does not apply: {why}")
+    return specs, []
+
+
 def _print(result: BenchResult, console: Console) -> None:
     from aco.report.table import bench_table
 
     console.print(bench_table(result))
+    console.print(f"objective: {result.objective.describe()}")
+    for note in result.notes:
+        console.print(str(note), markup=False)
 
 
 def register(app: typer.Typer) -> None:

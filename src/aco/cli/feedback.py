@@ -6,7 +6,6 @@ selection bias of the tasks without turns, per-step routing shares and stop-rule
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aco.cli.bench import _clean
-from aco.cli.options import DataDirOption
+from aco.cli.options import DataDirOption, write_json
 from aco.datasets.location import resolve_data_dir
 from aco.errors import AcoError
 from aco.routers.trajectory import HEAD_FAMILIES, PairReport, evaluate_pair
@@ -99,8 +97,7 @@ def trajectories(
     for report in reports:
         _print(report, console)
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(_clean([r.as_dict() for r in reports]), indent=2))
+        write_json(json_path, [r.as_dict() for r in reports])
         console.print(f"wrote {json_path}")
 
 

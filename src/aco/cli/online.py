@@ -13,10 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aco.cli.options import DataDirOption
+from aco.cli.options import DataDirOption, load_table
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
 from aco.online.verifier import Verifier
+from aco.policies.objective import Objective
 
 ONLINE_DEFAULT = ("thompson", "orchestrator", "linucb")
 OFFLINE_DEFAULT = ("best-single", "dimension-best", "oracle")
@@ -24,12 +25,6 @@ REFERENCE = "dimension-best"
 IntervalOption = Annotated[str, typer.Option(help="OPE bootstrap CI: studentized (bootstrap-t) or percentile.")]
 CrossFitOption = Annotated[bool, typer.Option(
     help="Cross-fit DR's reward model (5 folds) and re-fit it in each bootstrap replicate (else in-sample, fixed).")]
-
-
-def _load(name: str, data_dir: Path | None) -> OutcomeTable:
-    from aco.cli.bench import _load as load
-
-    return load(name, data_dir)
 
 
 def _split_specs(table: OutcomeTable, routers: str | None) -> tuple[list[str], list[str]]:
@@ -78,17 +73,20 @@ def verifier_factory(spec: str, folds: int, seed: int) -> Callable[[OutcomeTable
 
 
 def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int, seeds: int, folds: int,
-                 json_path: Path | None, report: Path | None, verifier: str = "benchmark") -> None:
+                 json_path: Path | None, report: Path | None, verifier: str = "benchmark",
+                 objective: Objective | None = None) -> None:
     """`aco bench DATASET --stream`: stream tasks one at a time in one or several orders and compare."""
     from aco.evaluation.stream import run_stream
     from aco.report.stream_plots import write_stream_report
 
     console = Console()
+    objective = objective or Objective.of_table(table)
     online, offline = _split_specs(table, routers)
     seed_list = list(range(seed, seed + seeds))  # dataset order: the seeds vary exploration and the CV folds
     make_verifier = verifier_factory(verifier, folds, seed)
-    results = [run_stream(table, online, offline, order=order, seed=s, folds=folds, verifier_factory=make_verifier)
-               for s in seed_list]
+    results = [run_stream(table, online, offline, order=order, seed=s, folds=folds, verifier_factory=make_verifier,
+                          objective=objective) for s in seed_list]
+    console.print(f"objective: {objective.describe()}")
     all_rows = [{"seed": r.seed, **row} for r in results for row in r.rows(REFERENCE)]
     for r in results:
         _print_rows(console, f"{table.name}: stream order {r.order_name}, seed {r.seed} (verifier: {verifier})",
@@ -100,6 +98,7 @@ def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int
                   for r in results for run in r.runs}
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps({"dataset": table.name, "order": order, "rows": all_rows,
+                                         "objective": {"value_usd": objective.value_usd, "source": objective.source},
                                          "curves": curves}, indent=2, default=str))
         console.print(f"wrote {json_path}")
     if report is not None:
@@ -132,7 +131,7 @@ def log_stream(
     from aco.routers.online import OnlineRouter
     from aco.routers.registry import make_router
 
-    table = _load(dataset, data_dir)
+    table = load_table(dataset, data_dir)
     router = make_router(policy, seed=seed, epsilon=epsilon)
     if not isinstance(router, OnlineRouter):
         raise AcoError(f"--policy {policy!r} is not an online router ({', '.join(ONLINE_DEFAULT)})")
@@ -160,7 +159,7 @@ def evaluate_log(
     from aco.store import Store
 
     _check_interval(interval)
-    table = _load(dataset, data_dir)
+    table = load_table(dataset, data_dir)
     store = Store.open(log)
     try:
         decisions = {d.decision_id: d for d in store.decisions()}
@@ -204,7 +203,7 @@ def ope_validate(
     from aco.evaluation.ope import validate
 
     _check_interval(interval)
-    table = _load(dataset, data_dir)
+    table = load_table(dataset, data_dir)
     specs = [s.strip() for s in targets.split(",") if s.strip()]
     rows = [r for s in range(first_seed, first_seed + seeds)
             for r in validate(table, specs, logging_spec=policy, epsilon=epsilon, seed=s, interval=interval,

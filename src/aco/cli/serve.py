@@ -20,7 +20,7 @@ def serve(config: Annotated[Path | None, typer.Option(help="TOML config (default
           store_url: Annotated[str | None, typer.Option(help="Store URL (default: $ACO_STORE_URL, else the "
                                                               "config's server.store_url).")] = None,
           log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning") -> None:
-    """Run the OpenAI-compatible routing proxy."""
+    """Run the routing proxy (OpenAI chat completions and Responses, Anthropic Messages)."""
     import uvicorn
 
     from aco.config import load_config
@@ -45,18 +45,22 @@ def replay_upstream(port: Annotated[int, typer.Option(help="Port to listen on.")
                     host: HostOption = "127.0.0.1", data_dir: DataDirOption = None,
                     chunk_delay_ms: Annotated[float, typer.Option(help="Delay before each streamed chunk.")] = 0.0,
                     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning") -> None:
-    """Serve RouterBench's recorded responses as an OpenAI-compatible endpoint (offline upstream)."""
+    """Serve recorded responses (RouterBench prompts, SWE-bench agent turns) as an offline upstream speaking
+    OpenAI chat completions and Anthropic Messages."""
     import uvicorn
 
     from aco.datasets.location import resolve_data_dir
+    from aco.server.replay_trajectories import TrajectoryBook
     from aco.server.replay_upstream import ReplayBook, create_replay_app
 
     folder = resolve_data_dir(data_dir if data_dir is not None else AcoSettings().data_dir)
     book = ReplayBook.from_data_dir(folder)
+    trajectories = TrajectoryBook.from_data_dir(folder)
     typer.echo(f"replay upstream on http://{host}:{port}/v1 ({len(book)} recorded prompts x "
-               f"{len(book.models)} models from {folder / 'routerbench'})")
-    uvicorn.run(create_replay_app(book, chunk_delay_ms=chunk_delay_ms), host=host, port=port,
-                log_level=log_level, access_log=False)
+               f"{len(book.models)} models from {folder / 'routerbench'}; {len(trajectories)} recorded agent runs "
+               f"of {', '.join(trajectories.models) or 'no trajectory model'})")
+    app = create_replay_app(book, trajectories=trajectories, chunk_delay_ms=chunk_delay_ms)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 def register(app: typer.Typer) -> None:

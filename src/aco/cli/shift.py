@@ -9,6 +9,7 @@ from rich.console import Console
 
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
+from aco.policies.objective import Objective
 
 STATIC_DEFAULT = ("shift", "category-stats", "dimension-best")
 ONLINE_DEFAULT = ("orchestrator-shift",)
@@ -16,7 +17,7 @@ ONLINE_DEFAULT = ("orchestrator-shift",)
 
 def shift_bench(table: OutcomeTable, test_table: OutcomeTable | None, holdout_group: str | None,
                 routers: str | None, seed: int, seeds: int, aliases: Path | None, json_path: Path | None,
-                markdown: Path | None, console: Console) -> None:
+                markdown: Path | None, console: Console, objective: Objective | None = None) -> None:
     """Leave-one-group-out on `table` (or transfer to each group of `test_table`), printed per group and pooled."""
     from aco.datasets.aliases import align_models, read_aliases
     from aco.evaluation.shift import run_holdout, run_transfer
@@ -34,10 +35,11 @@ def shift_bench(table: OutcomeTable, test_table: OutcomeTable | None, holdout_gr
         if test_table is not None:
             train, test = (align_models(table, test_table, read_aliases(aliases)) if aliases is not None
                            else (table, test_table))
-            result = run_transfer(train, test, column, specs, seed_list, progress)
+            result = run_transfer(train, test, column, specs, seed_list, progress, objective)
         else:
-            result = run_holdout(table, column, specs, seed_list, progress)
+            result = run_holdout(table, column, specs, seed_list, progress, objective)
     console.print(shift_table(result))
+    console.print(f"objective: {result.objective.describe()}")
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(result.to_json(), indent=2, allow_nan=False))

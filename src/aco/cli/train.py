@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aco.catalog import format_usd
 from aco.cli.options import DataDirOption
 from aco.errors import AcoError
 from aco.settings import AcoSettings
@@ -126,13 +127,14 @@ def route(
         typer.echo(json.dumps(decision, indent=2))
         return
     console = Console()
-    console.print(f"[bold]{decision['model']}[/]  P(success)={decision['p_success']}  "
-                  f"expected cost ${decision['expected_cost_usd']:.4f}")
-    console.print(f"reason: {decision['reason']}")
+    p_success = "-" if decision["p_success"] is None else f"{decision['p_success']:.3f}"
+    console.print(f"[bold]{decision['model']}[/]  P(success)={p_success}  "
+                  f"expected cost ${format_usd(decision['expected_cost_usd'])}", markup=True)
+    console.print(f"reason: {decision['reason']}", markup=False)
     table = Table("model", "tier", "P(success)", "expected cost (USD)")
     for row in sorted(decision["candidates"], key=lambda r: r["expected_cost_usd"]):
         p = "-" if row["p_success"] is None else f"{row['p_success']:.3f}"
-        table.add_row(row["model"], str(row["tier"]), p, f"{row['expected_cost_usd']:.4f}")
+        table.add_row(row["model"], str(row["tier"]), p, format_usd(row["expected_cost_usd"]))
     console.print(table)
 
 

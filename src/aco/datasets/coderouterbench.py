@@ -26,6 +26,7 @@ TIERS = {"low": 1, "mid": 2, "high": 3, "premium": 4}
 SIGNALS = ("latency_ms", "input_tokens", "output_tokens")
 _ID_PATTERN = r"^dim\d+_(?P<source>[^_/]+)(?:_(?P<language>[a-z]+)_)?"
 _LANGUAGE_SOURCES = ("hex", "multiple")
+PAPER_VALUE_USD = 10.0  # the paper's reward score - 0.1 x cost_usd values a success at $10 (see aco.policies.objective)
 
 
 def parse_task_ids(task_ids: pd.Index) -> pd.DataFrame:
@@ -95,5 +96,6 @@ def load_coderouterbench(data_dir: Path) -> OutcomeTable:
         name=NAME, tasks=tasks, models=tuple(specs[m] for m in models),
         score=arrays["score"].astype(float), cost_usd=arrays["cost_usd"].astype(float),
         signals={s: arrays[s].astype(float) for s in SIGNALS}, observable_signals=(*SIGNALS, "cost_usd"),
-        metadata={"cost_unit": "usd", "split": SPLIT, "path": str(folder)},
+        metadata={"cost_unit": "usd", "split": SPLIT, "path": str(folder), "value_usd": PAPER_VALUE_USD,
+                  "value_source": "Agent-as-a-Router's reward score - 0.1 x cost_usd, as published"},
     )

@@ -17,6 +17,13 @@ from aco.errors import DataError, UnknownModelError
 from aco.records import ModelSpec
 
 TASK_COLUMNS = ("text", "category", "source", "group")
+REQUIREMENTS = {
+    "two_models": "at least two models",
+    "run_signals": "observable run signals (e.g. api_calls, response)",
+    "numeric_signals": "numeric run signals (e.g. api_calls)",
+    "responses": "recorded model responses",
+}
+"""What a router may need a table to carry (see `Router.requires`), and how to say it."""
 
 
 def _as_task_frame(tasks: pd.DataFrame) -> pd.DataFrame:
@@ -129,6 +136,35 @@ class OutcomeTable:
     def success(self) -> np.ndarray:
         """Binary success per cell: score >= success_threshold."""
         return self.score >= self.success_threshold
+
+    def lacks(self, requirement: str) -> str | None:
+        """Why this table does not carry `requirement` (a key of REQUIREMENTS), or None when it does."""
+        if requirement not in REQUIREMENTS:
+            raise ValueError(f"unknown requirement {requirement!r}; known: {', '.join(REQUIREMENTS)}")
+        observable = {k: np.asarray(v) for k, v in self.task_set().observable.items()}
+        present = {
+            "two_models": self.n_models >= 2,
+            "run_signals": bool(observable),
+            "numeric_signals": any(v.dtype.kind in "fiub" for v in observable.values()),
+            "responses": any(v.dtype.kind not in "fiub" for v in observable.values()),
+        }[requirement]
+        if present:
+            return None
+        have = f"{self.n_models}" if requirement == "two_models" else "none"
+        return f"needs {REQUIREMENTS[requirement]}; {self.name} has {have}"
+
+    def aligned_to(self, other: OutcomeTable) -> OutcomeTable:
+        """This table with its models in `other`'s order (tables from different files list them in any order).
+
+        A model in one table and not the other raises a DataError naming it.
+        """
+        mine, theirs = self.model_names, other.model_names
+        parts = [f"{', '.join(map(repr, only))} only in {where}" for only, where in (
+            ([m for m in theirs if m not in mine], other.name), ([m for m in mine if m not in theirs], self.name))
+            if only]
+        if parts:
+            raise DataError(f"{other.name} and {self.name} have different models: {'; '.join(parts)}", field="model")
+        return self if mine == theirs else self.select_models(theirs)
 
     def model_index(self, name: str) -> int:
         try:

@@ -20,9 +20,10 @@ from aco.datasets.table import OutcomeTable
 from aco.engines.base import FoldRun, StepCallback, fold_jobs, merge_fold_runs, run_fold
 from aco.engines.outcomes import LABEL, feature_columns
 from aco.errors import ConfigError, DataError
-from aco.evaluation.bench import BenchResult, References, summarize
+from aco.evaluation.bench import BenchResult, Note, References, summarize, transfer_tables
 from aco.evaluation.protocol import Split, kfold_splits
-from aco.routers.registry import make_router
+from aco.policies.objective import Objective
+from aco.routers.registry import build_router
 
 
 def _require_dask() -> None:
@@ -70,23 +71,36 @@ class DaskEngine:
 
     def run_bench(self, table: OutcomeTable, specs: Sequence[str], *, folds: int = 5, seed: int = 0,
                   groups: np.ndarray | None = None, splits: Sequence[Split] | None = None,
-                  test_table: OutcomeTable | None = None, on_step: StepCallback | None = None) -> BenchResult:
+                  test_table: OutcomeTable | None = None, on_step: StepCallback | None = None,
+                  objective: Objective | None = None) -> BenchResult:
         """Replay every spec on the same splits on the cluster and summarise (same result as local)."""
+        notes: list[Note] = []
+        if test_table is not None:
+            table, test_table, notes = transfer_tables(table, test_table)
+        objective = objective or Objective.of_table(table)
         if splits is None:
             splits = kfold_splits(table.n_tasks, 1 if test_table is not None else folds, seed, groups)
         for spec in specs:  # fail on a bad spec here, before anything is shipped to the cluster
-            make_router(spec)
+            build_router(spec, objective)
         target = test_table if test_table is not None else table
-        jobs = fold_jobs(specs, splits, target.n_tasks, transfer=test_table is not None)
+        jobs = fold_jobs(specs, splits, target.n_tasks, transfer=test_table is not None, objective=objective)
         with self._client() as client:
             parts = self._run_jobs(client, jobs, table, test_table, on_step)
         refs = References.of(target)
-        result = BenchResult(dataset=target.name, table=target, refs=refs, folds=len(splits), seed=seed)
+        result = BenchResult(dataset=target.name, table=target, refs=refs, folds=len(splits), seed=seed,
+                             objective=objective, notes=notes,
+                             trained_on=table.name if test_table is not None else "")
         for spec in specs:  # merge in spec order, folds in split order: the local engine's order
             mine = sorted((p for p in parts if p.spec == spec), key=lambda p: p.fold)
-            run = merge_fold_runs(mine, target.n_tasks, target.n_models)
+            try:
+                run = merge_fold_runs(mine, target.n_tasks, target.n_models)
+                row = summarize(run, target, refs, seed, objective)
+            except Exception as exc:  # one failing router never discards the others' results
+                result.notes.append(Note(spec, "failed", str(exc) if isinstance(exc, RuntimeError)
+                                         else f"{type(exc).__name__}: {exc}"))
+                continue
             result.runs.append(run)
-            result.rows.append(summarize(run, target, refs, seed))
+            result.rows.append(row)
         return result
 
     @staticmethod
@@ -102,7 +116,7 @@ class DaskEngine:
             part: FoldRun = future.result()
             parts.append(part)
             if on_step is not None:
-                on_step(part.run.label, part.fold)
+                on_step(part.spec if part.run is None else part.run.label, part.fold)
         return parts
 
 

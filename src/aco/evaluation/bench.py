@@ -1,4 +1,9 @@
-"""`aco bench`: replay routers on one table under one protocol and summarise them side by side."""
+"""`aco bench`: replay routers on one table under one protocol and summarise them side by side.
+
+Every router tunes, and every regret is counted, with one `Objective` (the value of a success in USD). A router
+that does not apply to the table is skipped with a note (`applicable`); one that fails while it runs becomes a note
+saying why, and the others' rows stand.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,50 @@ from typing import Any
 import numpy as np
 
 from aco.datasets.table import OutcomeTable
+from aco.errors import DataError
 from aco.evaluation import metrics
 from aco.evaluation.protocol import Split, kfold_splits
 from aco.evaluation.replay import Decisions, RouterRun, replay
-from aco.routers.base import best_index
+from aco.policies.objective import Objective
+from aco.routers.base import Router, best_index, cheapest_index
 from aco.routers.peers import peer_names
-from aco.routers.registry import available, make_router, router_label
+from aco.routers.registry import available, build_router, make_router, router_label
 
 BASELINES = ("best-single", "cheapest", "random", "heuristic", "dimension-best", "oracle")
 LEARNED = ("category-stats", "gbdt", "mf", "cascade")  # run by default next to the baselines
+
+
+@dataclass(frozen=True)
+class Note:
+    """A router that has no row, and why: `skipped` (it does not apply to the table) or `failed` (it raised)."""
+
+    router: str
+    status: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.router}: {self.reason}"
+
+
+def unmet(router: Router, *tables: OutcomeTable) -> str | None:
+    """Why `router` cannot run on these tables (training and test), or None when it can."""
+    return next((why for why in (router.unmet_requirement(t) for t in tables) if why is not None), None)
+
+
+def applicable(specs: Sequence[str], *tables: OutcomeTable) -> tuple[list[str], list[Note]]:
+    """The specs whose routers apply to every table, and a `skipped` note for each of the others.
+
+    An unknown or malformed spec raises (before anything runs).
+    """
+    kept: list[str] = []
+    notes: list[Note] = []
+    for spec in specs:
+        why = unmet(make_router(spec), *tables)
+        if why is None:
+            kept.append(spec)
+        else:
+            notes.append(Note(spec, "skipped", why))
+    return kept, notes
 
 
 def default_router_specs(table: OutcomeTable, extra: Sequence[str] = ()) -> list[str]:
@@ -51,9 +91,9 @@ class References:
     @classmethod
     def of(cls, table: OutcomeTable) -> References:
         mean, total = table.mean_score(), table.total_cost_usd()
-        best = best_index(mean, total)
+        best = best_index(mean, total, table.model_names)
         dear = int(np.argmax(total))
-        cheap = int(np.argmin(total))
+        cheap = cheapest_index(total, mean, table.model_names)
         top = table.score.max(axis=1, keepdims=True)
         oracle_cost = np.where(np.isclose(table.score, top), table.cost_usd, np.inf).min(axis=1)
         oracle_cost[top[:, 0] <= 0.0] = 0.0  # the oracle abstains where no model solves the task
@@ -105,11 +145,14 @@ def _curve_metrics(run: RouterRun, cost: np.ndarray, quality: np.ndarray, refs: 
     }
 
 
-def summarize(run: RouterRun, table: OutcomeTable, refs: References, seed: int = 0) -> dict[str, Any]:
-    """One bench row: every metric of the protocol for one replayed router."""
+def summarize(run: RouterRun, table: OutcomeTable, refs: References, seed: int = 0,
+              objective: Objective | None = None) -> dict[str, Any]:
+    """One bench row: every metric of the protocol for one replayed router (regret: `objective`, default the
+    table's)."""
+    objective = objective or Objective.of_table(table)
     d = run.decisions
     score, cost = d.score(table), d.cost_usd(table)
-    regret = metrics.regret_per_task(score, cost, table.score, table.cost_usd)
+    regret = metrics.regret_per_task(score, cost, table.score, table.cost_usd, objective.cost_weight)
     protected = table.tasks["category"].isin(table.protected_categories).to_numpy()
     share = metrics.model_share(d.model_idx, table.n_models)
     curve_cost, curve_quality = _curve(run, table)
@@ -137,6 +180,10 @@ def summarize(run: RouterRun, table: OutcomeTable, refs: References, seed: int =
                   for p, c, q in zip(run.sweep, curve_cost, curve_quality, strict=False)],
     }
     row.update(_calibration(run, table))
+    bad = metrics.out_of_range(row, metrics.row_ranges(refs.cheapest_success, refs.best_single_success,
+                                                       refs.oracle_success))
+    if bad:
+        raise ValueError(f"{run.label}: metrics outside their documented range: {', '.join(bad)}")
     return row
 
 
@@ -149,8 +196,11 @@ class BenchResult:
     refs: References
     folds: int
     seed: int
+    objective: Objective = field(default_factory=Objective.paper)
     runs: list[RouterRun] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    trained_on: str = ""  # --train/--test: the training table's name
 
     def to_json(self) -> dict[str, Any]:
         t = self.table
@@ -158,34 +208,68 @@ class BenchResult:
             "dataset": self.dataset,
             "n_tasks": t.n_tasks,
             "folds": self.folds,
+            "trained_on": self.trained_on or None,
             "seed": self.seed,
             "models": [
                 {"name": m.name, "tier": m.tier, "success": float(s), "cost_usd": float(c)}
                 for m, s, c in zip(t.models, t.mean_score(), t.total_cost_usd(), strict=True)
             ],
             "references": asdict(self.refs),
+            "objective": {"value_usd": self.objective.value_usd, "source": self.objective.source,
+                          "reward": "score - cost_usd / value_usd"},
             "rows": self.rows,
+            "notes": [asdict(n) for n in self.notes],
         }
+
+
+def transfer_tables(train: OutcomeTable, test: OutcomeTable) -> tuple[OutcomeTable, OutcomeTable, list[Note]]:
+    """`--train/--test` tables aligned: the test table's models in the training table's order (a model in one and
+    not the other raises a DataError naming it), and tasks of the test table dropped from training (with a note)."""
+    test = test.aligned_to(train)
+    shared = train.tasks.index.isin(test.tasks.index)
+    if not shared.any():
+        return train, test, []
+    if shared.all():
+        raise DataError(f"every training task of {train.name} is also in {test.name}: nothing left to train on",
+                        field="task_id")
+    note = Note("*", "dropped", f"{int(shared.sum())} task ids of {test.name} are also in {train.name} "
+                                f"(e.g. {train.task_ids[int(np.flatnonzero(shared)[0])]!r}): left out of training")
+    return train.subset(np.flatnonzero(~shared)), test, [note]
 
 
 def run_bench(table: OutcomeTable, specs: Sequence[str], *, folds: int = 5, seed: int = 0,
               groups: np.ndarray | None = None, splits: Sequence[Split] | None = None,
               test_table: OutcomeTable | None = None,
-              on_step: Callable[[str, int], None] | None = None) -> BenchResult:
-    """Replay every router spec on the same splits and summarise; `on_step(label, fold)` reports progress."""
+              on_step: Callable[[str, int], None] | None = None,
+              objective: Objective | None = None) -> BenchResult:
+    """Replay every router spec on the same splits and summarise; `on_step(label, fold)` reports progress.
+
+    `objective` (default: the training table's, see `Objective.of_table`) is the value of a success every router
+    tunes with and every regret uses. A router that raises becomes a `failed` note; the others' rows stand.
+    """
+    notes: list[Note] = []
+    if test_table is not None:
+        table, test_table, notes = transfer_tables(table, test_table)
+    objective = objective or Objective.of_table(table)
+    routers = [build_router(spec, objective) for spec in specs]  # a bad spec raises before anything runs
     if splits is None:
         n_folds = 1 if test_table is not None else folds
         splits = kfold_splits(table.n_tasks, n_folds, seed, groups)
     target = test_table if test_table is not None else table
     refs = References.of(target)
-    result = BenchResult(dataset=target.name, table=target, refs=refs, folds=len(splits), seed=seed)
-    for spec in specs:
-        router = make_router(spec)
+    result = BenchResult(dataset=target.name, table=target, refs=refs, folds=len(splits), seed=seed,
+                         objective=objective, notes=notes, trained_on=table.name if test_table is not None else "")
+    for router in routers:
         label = router_label(router)
         callback = (lambda fold, _label=label: on_step(_label, fold)) if on_step else None
-        run = replay(router, table, splits, label=label, on_fold=callback, test_table=test_table)
+        try:
+            run = replay(router, table, splits, label=label, on_fold=callback, test_table=test_table)
+            row = summarize(run, target, refs, seed, objective)
+        except Exception as exc:  # one failing router never discards the others' results
+            result.notes.append(Note(label, "failed", f"{type(exc).__name__}: {exc}"))
+            continue
         result.runs.append(run)
-        result.rows.append(summarize(run, target, refs, seed))
+        result.rows.append(row)
     return result
 
 
@@ -202,5 +286,5 @@ def frontier(table: OutcomeTable) -> list[tuple[str, float, float]]:
     return out
 
 
-__all__ = ["BenchResult", "Decisions", "References", "default_router_specs", "frontier", "run_bench",
-           "summarize"]
+__all__ = ["BenchResult", "Decisions", "Note", "References", "applicable", "default_router_specs", "frontier",
+           "run_bench", "summarize", "transfer_tables", "unmet"]

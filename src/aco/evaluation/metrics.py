@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-REGRET_COST_WEIGHT = 0.1  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
+from aco.policies.objective import Objective
+
+REGRET_COST_WEIGHT = Objective.paper().cost_weight  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
 
 
 def success(score: np.ndarray) -> float:
@@ -89,6 +91,46 @@ def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float] = 
     return (float(lo), float(hi))
 
 
+def bootstrap_rate_ci(successes: int, n: int, n_resamples: int = 1000, level: float = 0.95,
+                      seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of a success rate from 0/1 outcomes, drawn exactly and in O(n_resamples): the
+    mean of n rows resampled with replacement from 0/1 data is Binomial(n, successes / n) / n."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    rates = np.random.default_rng(seed).binomial(n, successes / n, size=n_resamples) / n
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(rates, [alpha, 1.0 - alpha])
+    return (float(lo), float(hi))
+
+
+def bootstrap_ratio_ci(numerator: np.ndarray, denominator: np.ndarray, n_resamples: int = 1000,
+                       level: float = 0.95, seed: int = 0, max_cells: int = 250_000) -> tuple[float, float]:
+    """Percentile bootstrap CI of sum(numerator) / sum(denominator), resampling rows (e.g. tasks) together.
+
+    Resamples are drawn in chunks of at most `max_cells` indices, so memory stays bounded for large inputs;
+    resamples whose denominator sums to 0 are dropped (NaN when none is left).
+    """
+    num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    n = len(num)
+    if n == 0 or len(den) != n:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    stats = np.empty(n_resamples)
+    rows = max(1, max_cells // n)
+    pairs = num + 1j * den  # one gather per resample fetches both sums
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for start in range(0, n_resamples, rows):
+            idx = rng.integers(0, n, size=(min(rows, n_resamples - start), n), dtype=np.int32)
+            sums = pairs[idx].sum(axis=1)
+            stats[start:start + len(idx)] = sums.real / sums.imag
+    stats = stats[np.isfinite(stats)]
+    if len(stats) == 0:
+        return (float("nan"), float("nan"))
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
+    return (float(lo), float(hi))
+
+
 # --- cost-quality curves ----------------------------------------------------------------------------
 def upper_hull(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vertices of the non-decreasing upper convex hull of cost-quality points, by increasing cost."""
@@ -134,15 +176,27 @@ def quality_at_share(share: np.ndarray, quality: np.ndarray, grid: np.ndarray) -
     return np.asarray(values)
 
 
+def _within_budget(share: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Curve points anchored at (0, weak) and (1, strong), without those dearer than the strong model (share > 1)."""
+    share, quality = np.asarray(share, float), np.asarray(quality, float)
+    keep = share <= 1.0 + 1e-9
+    return share[keep], quality[keep]
+
+
 def apgr(share: np.ndarray, quality: np.ndarray, weak_quality: float, strong_quality: float) -> float:
     """RouteLLM's Average Performance Gap Recovered over strong-call share in [0, 1].
 
-    The curve is anchored at (0, weak) and (1, strong), as every router can reach both extremes.
+    The curve is anchored at (0, weak) and (1, strong), as every router can reach both extremes; points with
+    share > 1 (dearer than the strong model) are left out. Range: [0.5, (q_max - weak) / (strong - weak)], where
+    q_max <= the oracle's success is the curve's best quality: 0.5 is the straight line between the anchors
+    (random mixing), 1.0 a router that is as good as the strong model from share 0 on, and above 1 a router that
+    beats the strong model (possible whenever the oracle does). NaN when strong == weak.
     """
     if strong_quality == weak_quality:
         return float("nan")
-    xs = np.concatenate([[0.0, 1.0], np.asarray(share, float)])
-    ys = np.concatenate([[weak_quality, strong_quality], np.asarray(quality, float)])
+    share, quality = _within_budget(share, quality)
+    xs = np.concatenate([[0.0, 1.0], share])
+    ys = np.concatenate([[weak_quality, strong_quality], quality])
     grid = np.linspace(0.0, 1.0, 1001)
     values = quality_at_share(xs, ys, grid)
     area = float(np.trapezoid(values, grid))
@@ -151,10 +205,14 @@ def apgr(share: np.ndarray, quality: np.ndarray, weak_quality: float, strong_qua
 
 def cpt(share: np.ndarray, quality: np.ndarray, weak_quality: float, strong_quality: float,
         fraction: float) -> float:
-    """RouteLLM's Call-Performance Threshold: least strong-call share reaching weak + fraction x gap."""
+    """RouteLLM's Call-Performance Threshold: least strong-call share reaching weak + fraction x gap.
+
+    Range: [0, 1] (the anchor (1, strong) always reaches the gap); points with share > 1 are left out.
+    """
     target = weak_quality + fraction * (strong_quality - weak_quality)
-    xs = np.concatenate([[0.0, 1.0], np.asarray(share, float)])
-    ys = np.concatenate([[weak_quality, strong_quality], np.asarray(quality, float)])
+    share, quality = _within_budget(share, quality)
+    xs = np.concatenate([[0.0, 1.0], share])
+    ys = np.concatenate([[weak_quality, strong_quality], quality])
     grid = np.linspace(0.0, 1.0, 10001)
     values = quality_at_share(xs, ys, grid)
     reached = np.flatnonzero(values >= target - 1e-12)
@@ -210,3 +268,30 @@ def roc_auc_ci(score: np.ndarray, label: np.ndarray, seed: int = 0) -> tuple[flo
     data = np.column_stack([np.asarray(score, float), np.asarray(label, bool).astype(float)])
     lo, hi = bootstrap_ci(data, lambda rows: roc_auc(rows[:, 0], rows[:, 1] > 0.5), seed=seed)
     return roc_auc(data[:, 0], data[:, 1] > 0.5), lo, hi
+
+
+# --- documented ranges ---------------------------------------------------------------------------------
+def row_ranges(weak_quality: float, strong_quality: float, oracle_quality: float) -> dict[str, tuple[float, float]]:
+    """The range every bench metric must lie in, given the cheapest (weak), best single (strong) and oracle
+    success of the table. Regret has no upper bound that is useful and is >= 0 except for a router that
+    abstains (the oracle), so it is not listed."""
+    inf = float("inf")
+    gap = strong_quality - weak_quality
+    apgr_high = (oracle_quality - weak_quality) / gap if gap > 0 else inf
+    return {
+        "success": (0.0, 1.0), "avg_perf": (0.0, 100.0), "cost_usd": (0.0, inf), "cost_per_task_usd": (0.0, inf),
+        "cost_reduction_vs_best_single": (-inf, 1.0), "cost_reduction_vs_most_expensive": (-inf, 1.0),
+        "oracle_gap": (0.0, oracle_quality), "unsafe_rate": (0.0, 1.0), "aiq": (0.0, 1.0),
+        "apgr": (0.5, max(apgr_high, 0.5)), "cpt50": (0.0, 1.0), "cpt80": (0.0, 1.0), "brier": (0.0, 1.0),
+        "ece": (0.0, 1.0), "perf_per_usd": (0.0, inf),
+    }
+
+
+def out_of_range(row: dict[str, object], ranges: dict[str, tuple[float, float]], tol: float = 1e-9) -> list[str]:
+    """`metric=value (range [lo, hi])` for every finite metric of `row` outside its range."""
+    bad = []
+    for key, (low, high) in ranges.items():
+        value = row.get(key)
+        if isinstance(value, int | float) and np.isfinite(value) and not low - tol <= value <= high + tol:
+            bad.append(f"{key}={value:.6g} (range [{low:g}, {high:g}])")
+    return bad

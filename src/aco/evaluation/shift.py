@@ -10,7 +10,9 @@ on one table, judged on each group of another. For each held-out group:
 - references: every single model on the held-out group, the best single model of the training data (what a
   router that ignores the shift would deploy), the best single model of the held-out group in hindsight (least
   regret on it, ties to the cheaper) and the oracle.
-Regret is Agent-as-a-Router's, from recorded outcomes (`task_regret`, the one place the reward is defined here).
+Regret is Agent-as-a-Router's, from recorded outcomes, with reward = score - cost_usd / value_usd (`Objective`:
+`--value-usd`, else the table's default; `task_regret` is the one place it is applied here); the routers tune for the
+same objective.
 """
 
 from __future__ import annotations
@@ -28,17 +30,18 @@ from aco.evaluation.replay import Decisions
 from aco.evaluation.stream import PriorEvidence, online_stream, stream_order
 from aco.online.orchestrator import category_counts
 from aco.online.shift import GroupShift
+from aco.policies.objective import Objective
 from aco.routers.base import Router
 from aco.routers.baselines import BestSingleRouter, OracleRouter
 from aco.routers.online import OnlineRouter
-from aco.routers.registry import make_router, router_label
+from aco.routers.registry import build_router, make_router, router_label
 
 Progress = Callable[[str], None]
 
 
-def task_regret(table: OutcomeTable, score: np.ndarray, cost_usd: np.ndarray) -> np.ndarray:
+def task_regret(table: OutcomeTable, score: np.ndarray, cost_usd: np.ndarray, objective: Objective) -> np.ndarray:
     """Per-task regret of realised (score, cost) on `table`: best single-call reward minus the reward."""
-    return metrics.regret_per_task(score, cost_usd, table.score, table.cost_usd)
+    return metrics.regret_per_task(score, cost_usd, table.score, table.cost_usd, objective.cost_weight)
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,16 @@ class Score:
     model_share: dict[str, float] = field(default_factory=dict)  # share of tasks per model (final model)
 
     @classmethod
-    def of(cls, table: OutcomeTable, score: np.ndarray, cost_usd: np.ndarray,
+    def of(cls, table: OutcomeTable, score: np.ndarray, cost_usd: np.ndarray, objective: Objective,
            model_idx: np.ndarray | None = None) -> Score:
         share = {} if model_idx is None else {
             table.model_names[j]: float(v) for j, v in enumerate(metrics.model_share(model_idx, table.n_models)) if v}
-        return cls(float(task_regret(table, score, cost_usd).sum()), float(np.mean(score)), float(np.sum(cost_usd)),
-                   share)
+        regret = float(task_regret(table, score, cost_usd, objective).sum())
+        return cls(regret, float(np.mean(score)), float(np.sum(cost_usd)), share)
 
     @classmethod
-    def of_decisions(cls, table: OutcomeTable, decisions: Decisions) -> Score:
-        return cls.of(table, decisions.score(table), decisions.cost_usd(table), decisions.model_idx)
+    def of_decisions(cls, table: OutcomeTable, decisions: Decisions, objective: Objective) -> Score:
+        return cls.of(table, decisions.score(table), decisions.cost_usd(table), objective, decisions.model_idx)
 
 
 @dataclass
@@ -98,6 +101,7 @@ class ShiftResult:
     group_by: str
     seeds: list[int]
     models: list[str]
+    objective: Objective = field(default_factory=Objective.paper)
     groups: list[GroupReport] = field(default_factory=list)
 
     def pooled(self) -> GroupReport:
@@ -129,7 +133,9 @@ class ShiftResult:
     def to_json(self) -> dict[str, Any]:
         pooled = self.pooled()
         return {"dataset": self.dataset, "protocol": self.protocol, "group_by": self.group_by, "seeds": self.seeds,
-                "models": self.models, "groups": [g.to_json() for g in self.groups], "pooled": pooled.to_json(),
+                "models": self.models, "objective": {"value_usd": self.objective.value_usd,
+                                                      "source": self.objective.source},
+                "groups": [g.to_json() for g in self.groups], "pooled": pooled.to_json(),
                 "pooled_references": dict(zip(("train_best_regret", "hindsight_best_regret"),
                                               self.reference_regrets(pooled), strict=True))}
 
@@ -157,15 +163,16 @@ def _keyed(table: OutcomeTable, column: str) -> OutcomeTable:
     return replace(table, tasks=table.tasks.assign(category=table.tasks[column].astype(str)))
 
 
-def _references(train: OutcomeTable, test: OutcomeTable) -> dict[str, Any]:
-    single = {name: Score.of(test, test.score[:, j], test.cost_usd[:, j]) for j, name in enumerate(test.model_names)}
+def _references(train: OutcomeTable, test: OutcomeTable, objective: Objective) -> dict[str, Any]:
+    single = {name: Score.of(test, test.score[:, j], test.cost_usd[:, j], objective)
+              for j, name in enumerate(test.model_names)}
     regret = np.array([single[m].regret for m in test.model_names])
     hindsight = int(np.lexsort((test.total_cost_usd(), np.round(regret, 9)))[0])
     best = BestSingleRouter().fit(train)
     oracle = OracleRouter().fit(test).route_table(test)
     return {"single": single, "train_best": train.model_names[best.model_idx_],
             "hindsight_best": test.model_names[hindsight],
-            "oracle": Score.of_decisions(test, Decisions(oracle.model_idx, oracle.paid(test.n_models)))}
+            "oracle": Score.of_decisions(test, Decisions(oracle.model_idx, oracle.paid(test.n_models)), objective)}
 
 
 CHOSEN = ("base_spec_", "auto_risk_", "auto_temperature_", "auto_threshold_", "auto_lam_")
@@ -181,16 +188,17 @@ def chosen_settings(router: Router) -> dict[str, Any]:
     return out
 
 
-def _static(spec: str, train: OutcomeTable, test: OutcomeTable, column: str) -> tuple[Score, dict[str, Any]]:
-    router = _set_group(make_router(spec), column).fit(train)
+def _static(spec: str, train: OutcomeTable, test: OutcomeTable, column: str, objective: Objective,
+            ) -> tuple[Score, dict[str, Any]]:
+    router = _set_group(build_router(spec, objective), column).fit(train)
     routing = router.route_table(test)
     decisions = Decisions(routing.model_idx, routing.paid(test.n_models))
-    return Score.of_decisions(test, decisions), chosen_settings(router)
+    return Score.of_decisions(test, decisions, objective), chosen_settings(router)
 
 
 def _online(spec: str, train: OutcomeTable, test: OutcomeTable, column: str, seeds: Sequence[int],
-            ) -> tuple[list[Score], dict[str, Any]]:
-    router = _set_group(make_router(spec, seed=seeds[0]), column)
+            objective: Objective) -> tuple[list[Score], dict[str, Any]]:
+    router = _set_group(build_router(spec, objective, seed=seeds[0]), column)
     if not isinstance(router, OnlineRouter):
         raise AcoError(f"{spec!r} is not an online router")
     router.fit(train)
@@ -205,23 +213,25 @@ def _online(spec: str, train: OutcomeTable, test: OutcomeTable, column: str, see
     for seed in seeds:
         router.set_params(seed=seed)
         run = online_stream(router, keyed, stream_order(test.n_tasks, "shuffle", seed), prior=prior,
-                            label=router_label(router))
-        scores.append(Score.of(test, run.score, run.cost_usd, run.model_idx))
+                            label=router_label(router), objective=objective)
+        scores.append(Score.of(test, run.score, run.cost_usd, objective, run.model_idx))
     return scores, chosen_settings(router)
 
 
 def evaluate_group(train: OutcomeTable, test: OutcomeTable, group: str, column: str, static: Sequence[str],
-                   online: Sequence[str], seeds: Sequence[int], progress: Progress | None = None) -> GroupReport:
+                   online: Sequence[str], seeds: Sequence[int], objective: Objective,
+                   progress: Progress | None = None) -> GroupReport:
     """Fit on `train`, judge on `test` (one held-out group): references, static routers, online loops."""
-    report = GroupReport(group=group, n_tasks=test.n_tasks, n_train=train.n_tasks, **_references(train, test))
+    report = GroupReport(group=group, n_tasks=test.n_tasks, n_train=train.n_tasks,
+                         **_references(train, test, objective))
     for spec in static:
         if progress:
             progress(f"{group}: {spec}")
-        report.static[spec], report.chosen[spec] = _static(spec, train, test, column)
+        report.static[spec], report.chosen[spec] = _static(spec, train, test, column, objective)
     for spec in online:
         if progress:
             progress(f"{group}: {spec} x {len(seeds)} seeds")
-        report.online[spec], report.chosen[spec] = _online(spec, train, test, column, seeds)
+        report.online[spec], report.chosen[spec] = _online(spec, train, test, column, seeds, objective)
     return report
 
 
@@ -232,30 +242,33 @@ def split_specs(specs: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def run_holdout(table: OutcomeTable, column: str, specs: Sequence[str], seeds: Sequence[int],
-                progress: Progress | None = None) -> ShiftResult:
-    """Leave-one-group-out over the groups of `column`."""
+                progress: Progress | None = None, objective: Objective | None = None) -> ShiftResult:
+    """Leave-one-group-out over the groups of `column` (`objective`: default the table's)."""
+    objective = objective or Objective.of_table(table)
     labels = group_column(table, column)
     groups = sorted(set(labels.tolist()))
     if len(groups) < 2:
         raise AcoError(f"--holdout-group {column!r}: {table.name} has {len(groups)} group(s); need at least 2")
     static, online = split_specs(specs)
-    result = ShiftResult(table.name, "leave-one-group-out", column, list(seeds), table.model_names)
+    result = ShiftResult(table.name, "leave-one-group-out", column, list(seeds), table.model_names, objective)
     for g in groups:
         train, test = table.subset(np.flatnonzero(labels != g)), table.subset(np.flatnonzero(labels == g))
-        result.groups.append(evaluate_group(train, test, g, column, static, online, seeds, progress))
+        result.groups.append(evaluate_group(train, test, g, column, static, online, seeds, objective, progress))
     return result
 
 
 def run_transfer(train: OutcomeTable, test: OutcomeTable, column: str, specs: Sequence[str], seeds: Sequence[int],
-                 progress: Progress | None = None) -> ShiftResult:
-    """Fit on `train` (all of it), judge on each group of `column` in `test`."""
+                 progress: Progress | None = None, objective: Objective | None = None) -> ShiftResult:
+    """Fit on `train` (all of it), judge on each group of `column` in `test` (`objective`: default the training
+    table's)."""
+    objective = objective or Objective.of_table(train)
     if train.model_names != test.model_names:
         raise AcoError(f"--train and --test must list the same models in the same order (after aliases): "
                        f"{train.model_names} vs {test.model_names}")
     labels = group_column(test, column)
     static, online = split_specs(specs)
-    result = ShiftResult(f"{train.name} -> {test.name}", "transfer", column, list(seeds), test.model_names)
+    result = ShiftResult(f"{train.name} -> {test.name}", "transfer", column, list(seeds), test.model_names, objective)
     for g in sorted(set(labels.tolist())):
         part = test.subset(np.flatnonzero(labels == g))
-        result.groups.append(evaluate_group(train, part, g, column, static, online, seeds, progress))
+        result.groups.append(evaluate_group(train, part, g, column, static, online, seeds, objective, progress))
     return result

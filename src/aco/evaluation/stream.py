@@ -4,8 +4,8 @@ Orders: the dataset's own (`dataset`) and seeded shuffles (`shuffle`). Online ro
 Memory (optionally with an offline prior trained on other folds) and learn from a verifier's feedback
 after each task. Offline routers (and published peers) are replayed under the usual k-fold protocol and
 their per-task regrets are laid out in the same order, so all cumulative-regret curves compare.
-Regret is always computed from the recorded outcomes (reward = score - 0.1 x cost), whatever the loop
-learned from.
+Regret is always computed from the recorded outcomes (reward = score - cost_usd / value_usd, the objective of
+`aco.policies.objective`), whatever the loop learned from.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from aco.evaluation.replay import RouterRun, replay
 from aco.online.memory import Memory
 from aco.online.orchestrator import OnlineDecision, category_counts, task_features
 from aco.online.verifier import BenchmarkVerifier, Feedback, Verifier
+from aco.policies.objective import Objective
+from aco.routers.base import objective_for
 from aco.routers.online import OnlineRouter
-from aco.routers.registry import make_router, router_label
+from aco.routers.registry import build_router, router_label
 
 ORDERS = ("dataset", "shuffle")
 
@@ -65,15 +67,19 @@ class StreamRun:
         }
 
 
-def _regret(table: OutcomeTable, rows: np.ndarray, score: np.ndarray, cost_usd: np.ndarray) -> np.ndarray:
-    return metrics.regret_per_task(score, cost_usd, table.score[rows], table.cost_usd[rows])
+def _regret(table: OutcomeTable, rows: np.ndarray, score: np.ndarray, cost_usd: np.ndarray,
+            objective: Objective) -> np.ndarray:
+    return metrics.regret_per_task(score, cost_usd, table.score[rows], table.cost_usd[rows], objective.cost_weight)
 
 
-def offline_stream(run: RouterRun, table: OutcomeTable, order: np.ndarray) -> StreamRun:
-    """A replayed (k-fold) router's per-task results laid out in stream order."""
+def offline_stream(run: RouterRun, table: OutcomeTable, order: np.ndarray,
+                   objective: Objective | None = None) -> StreamRun:
+    """A replayed (k-fold) router's per-task results laid out in stream order (regret: `objective`, default the
+    table's)."""
+    objective = objective or Objective.of_table(table)
     score, cost = run.decisions.score(table)[order], run.decisions.cost_usd(table)[order]
     return StreamRun(label=run.label, kind="offline", order=order, model_idx=run.decisions.model_idx[order],
-                     score=score, cost_usd=cost, regret=_regret(table, order, score, cost))
+                     score=score, cost_usd=cost, regret=_regret(table, order, score, cost, objective))
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,13 @@ class PriorEvidence:
 
 def online_stream(router: OnlineRouter, table: OutcomeTable, order: np.ndarray, *,
                   verifier: Verifier | None = None, memory: Memory | None = None, label: str | None = None,
-                  prior: PriorEvidence | None = None) -> StreamRun:
+                  prior: PriorEvidence | None = None, objective: Objective | None = None) -> StreamRun:
     """Feed tasks one at a time: decide, get feedback (maybe delayed), learn; Memory starts as given and
-    `prior` is the offline prior the loop starts from."""
+    `prior` is the offline prior the loop starts from. Reward and regret: `objective` (default: the router's
+    value_usd, else the table's default)."""
     judge: Verifier = verifier if verifier is not None else BenchmarkVerifier(table)
-    orch = router.make_orchestrator(table.model_names, memory)
+    objective = objective or objective_for(router.value_usd, table)
+    orch = router.make_orchestrator(table.model_names, memory, objective)
     features = task_features(table.tasks, router.n_features)
     categories = table.tasks["category"].astype(str).to_numpy()
     task_ids = table.task_ids
@@ -111,7 +119,7 @@ def online_stream(router: OnlineRouter, table: OutcomeTable, order: np.ndarray, 
             orch.learn(dec, fb)
     score, cost = table.score[order, chosen], table.cost_usd[order, chosen]
     return StreamRun(label=label or router_label(router), kind="online", order=order, model_idx=chosen,
-                     score=score, cost_usd=cost, regret=_regret(table, order, score, cost),
+                     score=score, cost_usd=cost, regret=_regret(table, order, score, cost, objective),
                      propensity=propensity, verifier=judge.name)
 
 
@@ -153,18 +161,21 @@ class StreamResult:
         return out
 
 
-def oof_prior(table: OutcomeTable, spec: str, folds: int, seed: int) -> np.ndarray | None:
+def oof_prior(table: OutcomeTable, spec: str, folds: int, seed: int,
+              objective: Objective | None = None) -> np.ndarray | None:
     """Out-of-fold P(success) of an offline router (each task scored by the folds that held it out)."""
-    run = replay(make_router(spec), table, kfold_splits(table.n_tasks, folds, seed), sweep=False)
+    router = build_router(spec, objective or Objective.of_table(table))
+    run = replay(router, table, kfold_splits(table.n_tasks, folds, seed), sweep=False)
     return run.p_success
 
 
-def oof_prior_evidence(table: OutcomeTable, spec: str, folds: int, seed: int) -> PriorEvidence | None:
+def oof_prior_evidence(table: OutcomeTable, spec: str, folds: int, seed: int,
+                       objective: Objective | None = None) -> PriorEvidence | None:
     """`oof_prior` with, per task, the training tasks of its category and the training mean cost per model.
 
     Both come from the same training folds as the P(success) (labels and costs of training tasks only).
     """
-    p = oof_prior(table, spec, folds, seed)
+    p = oof_prior(table, spec, folds, seed, objective)
     if p is None:
         return None
     categories = table.tasks["category"].astype(str).to_numpy()
@@ -178,21 +189,24 @@ def oof_prior_evidence(table: OutcomeTable, spec: str, folds: int, seed: int) ->
 
 def run_stream(table: OutcomeTable, online_specs: Sequence[str], offline_specs: Sequence[str], *,
                order: str = "dataset", seed: int = 0, folds: int = 5,
-               verifier_factory: Callable[[OutcomeTable], Verifier] | None = None) -> StreamResult:
-    """Online routers streamed from an empty Memory and offline routers (k-fold) on one order."""
+               verifier_factory: Callable[[OutcomeTable], Verifier] | None = None,
+               objective: Objective | None = None) -> StreamResult:
+    """Online routers streamed from an empty Memory and offline routers (k-fold) on one order; every router
+    tunes, and every regret is counted, with `objective` (default: the table's)."""
+    objective = objective or Objective.of_table(table)
     positions = stream_order(table.n_tasks, order, seed)
     result = StreamResult(dataset=table.name, order_name=order, seed=seed)
     splits = kfold_splits(table.n_tasks, folds, seed)
     for spec in offline_specs:
-        router = make_router(spec)
+        router = build_router(spec, objective)
         run = replay(router, table, splits, label=router_label(router), sweep=False)
-        result.runs.append(offline_stream(run, table, positions))
+        result.runs.append(offline_stream(run, table, positions, objective))
     for spec in online_specs:
-        router = make_router(spec, seed=seed)
+        router = build_router(spec, objective, seed=seed)
         if not isinstance(router, OnlineRouter):
             raise ValueError(f"{spec!r} is not an online router (thompson, orchestrator, linucb)")
-        prior = oof_prior_evidence(table, router.prior, folds, seed) if router.prior else None
+        prior = oof_prior_evidence(table, router.prior, folds, seed, objective) if router.prior else None
         verifier = verifier_factory(table) if verifier_factory else None
         result.runs.append(online_stream(router, table, positions, verifier=verifier, prior=prior,
-                                         label=router_label(router)))
+                                         label=router_label(router), objective=objective))
     return result

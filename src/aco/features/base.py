@@ -13,7 +13,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from aco.errors import ArtifactError, ConfigError
+from aco.errors import ConfigError
 
 State = dict[str, Any]
 
@@ -52,22 +52,19 @@ class Features:
         return np.hstack(blocks)
 
     def fit_transform(self, tasks: pd.DataFrame) -> np.ndarray:
-        return self.fit(tasks).transform(tasks)
+        """Fit every extractor and transform the same tasks (through an extractor's own `fit_transform` where it
+        has one, e.g. to featurise the texts once)."""
+        blocks = []
+        for e in self.extractors:
+            own = getattr(e, "fit_transform", None)
+            blocks.append(np.asarray(own(tasks) if own is not None else e.fit(tasks).transform(tasks), np.float64))
+        return np.hstack(blocks) if blocks else np.zeros((len(tasks), 0))
 
     def names(self) -> list[str]:
         return [name for e in self.extractors for name in e.names()]
 
     def to_state(self) -> State:
         return {"extractors": [{"kind": e.kind, **e.to_state()} for e in self.extractors]}
-
-    @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> Features:
-        from aco.features.catalog import extractor_from_state
-
-        try:
-            return cls([extractor_from_state(s) for s in state["extractors"]])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(f"feature state is malformed: {exc}") from None
 
 
 def task_column(tasks: pd.DataFrame, column: str) -> pd.Series:

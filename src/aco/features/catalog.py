@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aco.errors import ArtifactError
 from aco.features.base import ExtractorFactory, FeatureExtractor, Features, parse_spec
 from aco.features.categorical import OneHot
 from aco.features.embeddings import SentenceEmbeddings
@@ -46,3 +47,11 @@ def extractor_from_state(state: Mapping[str, Any]) -> FeatureExtractor:
     if kind in ("category", "source", "language") or "levels" in body:
         return OneHot.from_state(body)
     raise ValueError(f"unknown feature kind {kind!r}")
+
+
+def features_from_state(state: Mapping[str, Any]) -> Features:
+    """Rebuild `Features` from its `to_state()` output (an ArtifactError when it is malformed)."""
+    try:
+        return Features([extractor_from_state(s) for s in state["extractors"]])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"feature state is malformed: {exc}") from None

@@ -3,6 +3,7 @@ and ACO's keyword difficulty ("simple/typo" -1, "critical/security/production" +
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Self
 
@@ -34,7 +35,34 @@ def _top_right_singular(matrix: sparse.csr_matrix, k: int, seed: int) -> np.ndar
         signs = np.sign(basis[np.arange(k), np.argmax(np.abs(basis), axis=1)])
         return np.asarray(basis * np.where(signs == 0, 1.0, signs)[:, None])
     svd = TruncatedSVD(n_components=k, random_state=seed, algorithm="randomized", n_iter=3)
-    return np.asarray(svd.fit(matrix).components_)
+    with threadpool_limits(limits=1):  # small dense products: BLAS threads only contend
+        return np.asarray(svd.fit(matrix).components_)
+
+
+_HASHED: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+MAX_CACHED_TEXTS = 100_000
+
+
+def hashed_counts(texts: list[str], n_hash: int) -> sparse.csr_matrix:
+    """Word 1-2-gram counts hashed into `n_hash` buckets (n, n_hash). Rows are kept per distinct text across calls
+    (up to MAX_CACHED_TEXTS): the folds and routers of one bench featurise the same task texts again and again."""
+    cache = _HASHED.setdefault(n_hash, {})
+    missing = list(dict.fromkeys(t for t in texts if t not in cache))
+    if missing:
+        if len(cache) + len(missing) > MAX_CACHED_TEXTS:
+            cache.clear()
+        vectorizer = HashingVectorizer(n_features=n_hash, ngram_range=(1, 2), alternate_sign=False, norm=None,
+                                       lowercase=True)
+        fresh = sparse.csr_matrix(vectorizer.transform(missing))
+        fresh.sort_indices()
+        for i, text in enumerate(missing):
+            lo, hi = fresh.indptr[i], fresh.indptr[i + 1]
+            cache[text] = (fresh.indices[lo:hi].copy(), fresh.data[lo:hi].copy())
+    rows = [cache[t] for t in texts]
+    indptr = np.concatenate([[0], np.cumsum([len(r[0]) for r in rows])])
+    indices = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, dtype=np.int32)
+    data = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(texts), n_hash))
 
 
 class HashedTextSVD:
@@ -57,20 +85,15 @@ class HashedTextSVD:
         self.idf_: np.ndarray | None = None
         self.components_: np.ndarray | None = None
 
-    def _weighted(self, tasks: pd.DataFrame) -> sparse.csr_matrix:
+    def _weighted(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
         """Kept-bucket counts times IDF, L2-normalised per task."""
         assert self.kept_ is not None and self.idf_ is not None
-        vectorizer = HashingVectorizer(n_features=self.n_hash, ngram_range=(1, 2), alternate_sign=False,
-                                       norm=None, lowercase=True)
-        counts = sparse.csr_matrix(vectorizer.transform(task_texts(tasks)))[:, self.kept_]
-        weighted = sparse.csr_matrix(counts.multiply(self.idf_[None, :]))
+        weighted = sparse.csr_matrix(counts[:, self.kept_].multiply(self.idf_[None, :]))
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
         return sparse.csr_matrix(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ weighted)
 
-    def fit(self, tasks: pd.DataFrame) -> Self:
-        vectorizer = HashingVectorizer(n_features=self.n_hash, ngram_range=(1, 2), alternate_sign=False,
-                                       norm=None, lowercase=True)
-        counts = sparse.csr_matrix(vectorizer.transform(task_texts(tasks)))
+    def _fit_weighted(self, tasks: pd.DataFrame) -> sparse.csr_matrix:
+        counts = hashed_counts(task_texts(tasks), self.n_hash)
         n_docs = counts.shape[0]
         doc_freq = np.bincount(counts.indices, minlength=self.n_hash)
         kept = np.flatnonzero(doc_freq >= min(2, n_docs))
@@ -78,16 +101,27 @@ class HashedTextSVD:
         self.idf_ = np.log((1.0 + n_docs) / (1.0 + doc_freq[self.kept_])) + 1.0
         k = min(self.n_components, n_docs - 1, len(self.kept_) - 1)
         self.components_ = np.zeros((0, len(self.kept_)))
+        weighted = self._weighted(counts)
         if k >= 1:
-            self.components_ = _top_right_singular(self._weighted(tasks), k, self.seed)
+            self.components_ = _top_right_singular(weighted, k, self.seed)
+        return weighted
+
+    def fit(self, tasks: pd.DataFrame) -> Self:
+        self._fit_weighted(tasks)
         return self
+
+    def fit_transform(self, tasks: pd.DataFrame) -> np.ndarray:
+        """`fit(tasks).transform(tasks)`, hashing the texts once."""
+        weighted = self._fit_weighted(tasks)
+        assert self.components_ is not None
+        return np.asarray(weighted @ self.components_.T) if self.components_.shape[0] else np.zeros((len(tasks), 0))
 
     def transform(self, tasks: pd.DataFrame) -> np.ndarray:
         if self.components_ is None:
             raise ValueError("HashedTextSVD is not fitted")
         if self.components_.shape[0] == 0:
             return np.zeros((len(tasks), 0))
-        return np.asarray(self._weighted(tasks) @ self.components_.T)
+        return np.asarray(self._weighted(hashed_counts(task_texts(tasks), self.n_hash)) @ self.components_.T)
 
     def names(self) -> list[str]:
         k = 0 if self.components_ is None else self.components_.shape[0]
@@ -124,6 +158,19 @@ _EASY = re.compile(EASY_PATTERN, re.IGNORECASE)
 _HARD = re.compile(HARD_PATTERN, re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=MAX_CACHED_TEXTS)
+def text_stats(text: str) -> tuple[float, ...]:
+    """Characters, words and the count of each `_STAT_PATTERNS` match in one text (kept per distinct text)."""
+    return (float(len(text)), float(len(text.split())),
+            *(float(sum(1 for _ in regex.finditer(text))) for regex in _STAT_REGEXES))
+
+
+@functools.lru_cache(maxsize=MAX_CACHED_TEXTS)
+def keyword_flags(text: str) -> tuple[bool, bool]:
+    """(easy, hard): whether the text says 'simple/typo/...' and 'critical/security/...' (kept per distinct text)."""
+    return _EASY.search(text) is not None, _HARD.search(text) is not None
+
+
 class TextStats:
     """Length and code signals: log lengths and log counts of code fences, paths, tracebacks, errors, URLs."""
 
@@ -136,13 +183,8 @@ class TextStats:
         # Plain `re` over a list: the same result for one request or a whole table, without pandas' per-call
         # overhead (a single request is featurised in microseconds, not milliseconds).
         texts = task_texts(tasks)
-        out = np.empty((len(texts), 2 + len(_STAT_REGEXES)))
-        for row, text in enumerate(texts):
-            out[row, 0] = len(text)
-            out[row, 1] = len(text.split())
-            for col, regex in enumerate(_STAT_REGEXES, start=2):
-                out[row, col] = sum(1 for _ in regex.finditer(text))
-        return np.log1p(out)
+        out = np.array([text_stats(t) for t in texts], dtype=float).reshape(len(texts), 2 + len(_STAT_REGEXES))
+        return np.asarray(np.log1p(out))
 
     def names(self) -> list[str]:
         return ["log_chars", "log_words", *(f"log_{k}" for k in _STAT_PATTERNS)]
@@ -161,9 +203,8 @@ class KeywordDifficulty:
         return self
 
     def transform(self, tasks: pd.DataFrame) -> np.ndarray:
-        texts = task_texts(tasks)
-        easy = np.array([_EASY.search(t) is not None for t in texts], dtype=float)
-        hard = np.array([_HARD.search(t) is not None for t in texts], dtype=float)
+        flags = np.array([keyword_flags(t) for t in task_texts(tasks)], dtype=float).reshape(-1, 2)
+        easy, hard = flags[:, 0], flags[:, 1]
         return np.column_stack([easy, hard, hard - easy])
 
     def names(self) -> list[str]:

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-REWARD_COST_WEIGHT = 0.1  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
+from aco.policies.objective import Objective
+from aco.policies.rules import utility
+
+REWARD_COST_WEIGHT = Objective.paper().cost_weight  # Agent-as-a-Router: reward = score - 0.1 x cost_usd
 
 
 @dataclass(frozen=True)
@@ -152,8 +155,12 @@ class PosteriorMeanGreedy(Bandit):
     epsilon: float = 0.0
 
     def _probabilities(self, context: BanditContext) -> tuple[np.ndarray, str]:
-        utility = context.p_success() - self.cost_weight * context.expected_cost_usd
-        return epsilon_greedy(utility, self.epsilon, context.allowed), f"posterior-mean greedy (epsilon={self.epsilon})"
+        allowed = None if context.allowed is None else np.asarray(context.allowed, bool)[None, :]
+        # the utility rule of aco.policies (ties: higher P, then cheaper, then the arm's position)
+        best = int(utility(context.p_success()[None, :], context.expected_cost_usd, self.cost_weight, allowed)[0])
+        chosen = np.zeros(context.n_arms)
+        chosen[best] = 1.0
+        return mix_uniform(chosen, self.epsilon, context.allowed), f"posterior-mean greedy (epsilon={self.epsilon})"
 
 
 @dataclass

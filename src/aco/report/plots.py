@@ -1,7 +1,6 @@
-"""Plots of a bench result as inline SVG strings (matplotlib, Agg backend; no metric maths here).
-
-Each function returns the `<svg>` element only (no XML prolog), ready to inline in an HTML page.
-The backend is selected inside the functions, never at import time.
+"""Plots of a bench result (no metric maths here): the interactive cost-vs-success chart as a spec for the chart
+script, and static plots as inline SVG strings (matplotlib, Agg backend, selected inside the functions, never at
+import time; each returns the `<svg>` element only).
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ import numpy as np
 
 from aco.evaluation.bench import BenchResult, frontier
 from aco.evaluation.metrics import reliability
+from aco.report.charts import hex_colour
+from aco.report.formats import format_cell, is_missing
 
 WIDE_RANGE_RATIO = 20.0  # use a log cost axis when max/min cost exceeds this
 _SVG_START = re.compile(r"<svg\b")
@@ -58,38 +59,86 @@ def _is_single_model(label: str) -> bool:
     return label.startswith("always:")
 
 
-def cost_quality_svg(result: BenchResult) -> str:
-    """Success vs total cost: single models (grey), their frontier, routers, swept curves and the oracle."""
+FRONTIER_BAND = 0.1  # the frontier region: points within this much success of the best single model
+
+
+def _router_tip(row: dict[str, Any]) -> dict[str, Any]:
+    share = row.get("model_share") or {}
+    main = max(share.items(), key=lambda kv: kv[1]) if share else None
+    rows = [["success", format_cell("success", row.get("success"))],
+            ["success 95% CI", format_cell("success_ci", row.get("success_ci"))],
+            ["cost", format_cell("cost_usd", row.get("cost_usd"))],
+            ["cost 95% CI", format_cell("cost_usd", row.get("cost_ci"))],
+            ["saved vs best single", format_cell("cost_reduction", row.get("cost_reduction_vs_best_single"))],
+            ["regret", format_cell("regret", row.get("regret"))]]
+    rows += [[key.upper() if key != "brier" else "Brier", format_cell(key, row[key])]
+             for key in ("aiq", "apgr", "brier", "ece") if not is_missing(row.get(key))]
+    if main is not None:
+        rows.append(["main model", f"{main[0]} ({100 * main[1]:.0f}%)"])
+    return {"title": str(row["router"]), "rows": rows}
+
+
+def frontier_region(result: BenchResult) -> dict[str, Any] | None:
+    """The zoom box where routers compete with the best single model: the single-model frontier points and the
+    routers within `FRONTIER_BAND` success of the best single model, padded (None when nothing is there)."""
+    band = result.refs.best_single_success - FRONTIER_BAND
+    points = [(cost, success) for _, success, cost in frontier(result.table) if success >= band]
+    points += [(float(r["cost_usd"]), float(r["success"])) for r in result.rows
+               if not _is_single_model(str(r["router"])) and r["router"] != "oracle" and float(r["success"]) >= band]
+    points = [(c, s) for c, s in points if c > 0]
+    if not points:
+        return None
+    costs, successes = [c for c, _ in points], [s for _, s in points]
+    return {"name": "Frontier region", "x": [min(costs) / 1.15, max(costs) * 1.15],
+            "y": [band - 0.02, max(successes) + 0.02]}
+
+
+def cost_quality_spec(result: BenchResult) -> dict[str, Any]:
+    """The interactive cost-vs-success chart: single models, their frontier, each router (point and swept
+    curve, with its figures on hover) and the oracle."""
     table, refs = result.table, result.refs
     model_cost, model_success = table.total_cost_usd(), table.mean_score()
     routers = [r for r in result.rows if not _is_single_model(str(r["router"])) and r["router"] != "oracle"]
-    with _figure(11.0, 6.5, "cost-quality") as fig:
-        ax = fig.add_subplot()
-        ax.scatter(model_cost, model_success, color="0.6", s=22, zorder=2, label="single models")
-        for name, x, y in zip(table.model_names, model_cost, model_success, strict=True):
-            ax.annotate(name, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7, color="0.35")
-        front = frontier(table)
-        ax.step([f[2] for f in front], [f[1] for f in front], where="post", color="0.4", linestyle="--",
-                 linewidth=1, zorder=1, label="single-model frontier")
-        colours = _router_colours(len(routers))
-        for row, colour in zip(routers, colours, strict=True):
-            curve = row.get("curve") or []
-            if len(curve) > 1:
-                pts = sorted((p["cost_usd"], p["success"]) for p in curve)
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour, linewidth=1, alpha=0.8)
-            ax.scatter([row["cost_usd"]], [row["success"]], color=colour, s=48, marker="o",
-                       edgecolor="black", linewidth=0.5, zorder=3, label=str(row["router"]))
-        ax.scatter([refs.oracle_cost_usd], [refs.oracle_success], marker="*", s=220, color="gold",
-                   edgecolor="black", linewidth=0.6, zorder=4, label="oracle")
-        costs = np.concatenate([model_cost, [refs.oracle_cost_usd], [float(r["cost_usd"]) for r in routers]])
-        if costs.min() > 0 and costs.max() / costs.min() > WIDE_RANGE_RATIO:
-            ax.set_xscale("log")
-        ax.set_xlabel("total cost (USD, every paid attempt)")
-        ax.set_ylabel("success (mean score)")
-        ax.set_title(f"{result.dataset}: cost vs success")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-        return _to_svg(fig)
+    series: list[dict[str, Any]] = [{
+        "id": "single-models", "name": "single models", "kind": "points", "color": "#9a9a9a", "size": 3.5,
+        "points": [[float(c), float(s)] for c, s in zip(model_cost, model_success, strict=True)],
+        "labels": list(table.model_names), "labelColor": "#555", "labelPriority": 1,
+        "tips": [{"title": m.name, "rows": [["success", format_cell("success", float(s))],
+                                             ["cost", format_cell("cost_usd", float(c))], ["tier", str(m.tier)]]}
+                 for m, s, c in zip(table.models, model_success, model_cost, strict=True)],
+    }, {
+        "id": "frontier", "name": "single-model frontier", "kind": "step", "color": "#666", "dash": "5 4",
+        "width": 1.2, "points": [[c, s] for _, s, c in frontier(table)],
+        "tips": [{"title": f"frontier: {name}", "rows": [["success", format_cell("success", s)],
+                                                           ["cost", format_cell("cost_usd", c)]]}
+                 for name, s, c in frontier(table)],
+    }]
+    for i, (row, colour) in enumerate(zip(routers, _router_colours(len(routers)), strict=True)):
+        curve = sorted((p["cost_usd"], p["success"], p.get("knob")) for p in row.get("curve") or [])
+        entry: dict[str, Any] = {
+            "id": f"router-{i}", "name": str(row["router"]), "kind": "points", "color": hex_colour(colour),
+            "size": 5, "points": [[float(row["cost_usd"]), float(row["success"])]], "labels": [str(row["router"])],
+            "labelPriority": 3, "labelColor": hex_colour(colour), "tips": [_router_tip(row)]}
+        if len(curve) > 1:
+            entry["line"] = [[c, s] for c, s, _ in curve]
+            entry["lineTips"] = [{"title": f"{row['router']} (swept)", "rows": [
+                [str(row.get("knob") or "knob"), format_cell("knob", k)], ["success", format_cell("success", s)],
+                ["cost", format_cell("cost_usd", c)]]} for c, s, k in curve]
+        series.append(entry)
+    series.append({
+        "id": "oracle", "name": "oracle", "kind": "points", "marker": "star", "size": 9, "color": "#f5c000",
+        "points": [[refs.oracle_cost_usd, refs.oracle_success]], "labels": ["oracle"], "labelPriority": 4,
+        "tips": [{"title": "oracle (cheapest model with the best recorded score per task)", "rows": [
+            ["success", format_cell("success", refs.oracle_success)],
+            ["cost", format_cell("cost_usd", refs.oracle_cost_usd)]]}]})
+    costs = np.concatenate([model_cost, [refs.oracle_cost_usd], [float(r["cost_usd"]) for r in routers]])
+    positive = costs[costs > 0]
+    log = bool(len(positive) and positive.max() / positive.min() > WIDE_RANGE_RATIO)
+    region = frontier_region(result)
+    return {"title": f"{result.dataset}: cost vs success", "width": 900, "height": 540,
+            "x": {"label": "total cost (USD, every paid attempt)", "log": log, "format": "usd"},
+            "y": {"label": "success (mean score)", "format": "num"},
+            "series": series, "regions": [region] if region else []}
 
 
 def model_share_svg(result: BenchResult) -> str:

@@ -80,7 +80,7 @@ def _headers(result: ShiftResult) -> list[str]:
 def shift_table(result: ShiftResult) -> Table:
     """The rich table printed by `aco bench --holdout-group`."""
     table = Table(title=f"aco bench {result.dataset}: {result.protocol} by {result.group_by} "
-                        f"(cumulative regret, reward = score - 0.1 x cost_usd)",
+                        f"(cumulative regret, reward = score - cost_usd / ${result.objective.value_usd:g})",
                   caption="online goal: mean regret below the training data's best single model and within "
                           f"{100 * WITHIN:.0f}% of the group's best single model in hindsight")
     for i, header in enumerate(_headers(result)):

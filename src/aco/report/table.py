@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from aco.catalog import format_usd
 from aco.evaluation.bench import BenchResult
 
 
@@ -31,13 +32,16 @@ def _top_share(row: dict[str, Any]) -> str:
 def bench_table(result: BenchResult) -> Table:
     """Rows of the bench result with the key metrics, references in the caption."""
     refs = result.refs
-    folds = "whole table, no CV" if result.folds == 1 else f"{result.folds}-fold CV, seed {result.seed}"
+    folds = ("whole table, no CV" if result.folds == 1 else f"{result.folds}-fold CV, seed {result.seed}")
+    if result.trained_on:
+        folds = f"trained on {result.trained_on}"
     table = Table(
         title=f"aco bench {result.dataset}: {result.table.n_tasks} tasks x {result.table.n_models} models "
               f"({folds})",
-        caption=(f"best single {refs.best_single} {refs.best_single_success:.3f} / ${refs.best_single_cost_usd:,.2f}; "
-                 f"oracle {refs.oracle_success:.3f} / ${refs.oracle_cost_usd:,.2f}; "
-                 f"regret: reward = score - 0.1 x cost_usd"),
+        caption=(f"best single {refs.best_single} {refs.best_single_success:.3f} / "
+                 f"${format_usd(refs.best_single_cost_usd)}; oracle {refs.oracle_success:.3f} / "
+                 f"${format_usd(refs.oracle_cost_usd)}; regret: reward = score - cost_usd / "
+                 f"{format_usd(result.objective.value_usd)}"),
     )
     for column, justify in (("router", "left"), ("success [95% CI]", "right"), ("cost $", "right"),
                             ("$/task", "right"), ("saved vs best", "right"), ("regret", "right"),
@@ -47,8 +51,8 @@ def bench_table(result: BenchResult) -> Table:
     for row in result.rows:
         lo, hi = row["success_ci"]
         table.add_row(
-            row["router"], f"{row['success']:.3f} [{lo:.3f}, {hi:.3f}]", f"{row['cost_usd']:,.2f}",
-            f"{row['cost_per_task_usd']:.4f}", _pct(row["cost_reduction_vs_best_single"]),
+            row["router"], f"{row['success']:.3f} [{lo:.3f}, {hi:.3f}]", format_usd(row["cost_usd"]),
+            format_usd(row["cost_per_task_usd"]), _pct(row["cost_reduction_vs_best_single"]),
             _num(row["regret"], ".1f"), _num(row["oracle_gap"]), _num(row.get("aiq")),
             _num(row.get("apgr")), _num(row.get("brier")), _top_share(row),
         )

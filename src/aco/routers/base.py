@@ -18,6 +18,8 @@ import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import NotFittedError
+from aco.policies.objective import Objective
+from aco.policies.rules import best_index, cheapest_index
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Router(ABC):
     knob: ClassVar[str | None] = None
     knob_grid: ClassVar[tuple[float, ...]] = ()
     uses_outcomes: ClassVar[bool] = False  # evaluation-only routers (the oracle) read the test outcomes
+    requires: ClassVar[tuple[str, ...]] = ()  # what a table must carry (keys of aco.datasets.table.REQUIREMENTS)
 
     # --- parameters (scikit-learn conventions) -------------------------------------------------------
     @classmethod
@@ -88,6 +91,14 @@ class Router(ABC):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+    def unmet_requirement(self, table: OutcomeTable) -> str | None:
+        """Why this router cannot run on `table` (e.g. "needs observable run signals ..."), or None when it can."""
+        for requirement in self.requires:
+            why = table.lacks(requirement)
+            if why is not None:
+                return why
+        return None
 
     # --- fitting and routing -------------------------------------------------------------------------
     def fit(self, table: OutcomeTable) -> Self:
@@ -124,13 +135,10 @@ class Router(ABC):
         return self.knob_grid if self.knob else ()
 
 
-def cheapest_index(mean_cost_usd: np.ndarray) -> int:
-    """Position of the cheapest model (first on ties)."""
-    return int(np.argmin(np.asarray(mean_cost_usd)))
+def objective_for(value_usd: float | None, table: OutcomeTable) -> Objective:
+    """A router's objective: its `value_usd` parameter when set, else the default of its training table."""
+    return Objective(float(value_usd), "router parameter value_usd") if value_usd is not None \
+        else Objective.of_table(table)
 
 
-def best_index(mean_score: np.ndarray, mean_cost_usd: np.ndarray) -> int:
-    """Position of the model with the highest mean score; ties go to the cheaper one."""
-    score = np.round(np.asarray(mean_score, dtype=float), 12)
-    order = np.lexsort((np.asarray(mean_cost_usd, dtype=float), -score))
-    return int(order[0])
+__all__ = ["Router", "Routing", "best_index", "cheapest_index", "objective_for"]

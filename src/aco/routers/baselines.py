@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
+from aco.features.text import keyword_flags
+from aco.policies.rules import cheapest_of
 from aco.routers.base import Router, Routing, best_index, cheapest_index
 from aco.routers.registry import register
 
@@ -27,6 +28,12 @@ class AlwaysRouter(Router):
     def __init__(self, model: str = "") -> None:
         self.model = model
 
+    def unmet_requirement(self, table: OutcomeTable) -> str | None:
+        """The table must have the named model."""
+        if self.model in table.model_names:
+            return None
+        return f"needs model {self.model!r}; {table.name} has: {', '.join(table.model_names)}"
+
     def _fit(self, table: OutcomeTable) -> None:
         self.model_idx_ = table.model_index(self.model)
 
@@ -41,7 +48,7 @@ class BestSingleRouter(Router):
     name = "best-single"
 
     def _fit(self, table: OutcomeTable) -> None:
-        self.model_idx_ = best_index(table.mean_score(), table.cost_usd.mean(axis=0))
+        self.model_idx_ = best_index(table.mean_score(), table.cost_usd.mean(axis=0), table.model_names)
 
     def route(self, tasks: TaskSet) -> Routing:
         model = tasks.models[self.model_idx_].name
@@ -55,7 +62,7 @@ class CheapestRouter(Router):
     name = "cheapest"
 
     def _fit(self, table: OutcomeTable) -> None:
-        self.model_idx_ = cheapest_index(table.cost_usd.mean(axis=0))
+        self.model_idx_ = cheapest_index(table.cost_usd.mean(axis=0), table.mean_score(), table.model_names)
 
     def route(self, tasks: TaskSet) -> Routing:
         return _constant(tasks.n_tasks, self.model_idx_, "cheapest model on training tasks")
@@ -82,8 +89,8 @@ class RandomRouter(Router):
 
     def _fit(self, table: OutcomeTable) -> None:
         mean_cost = table.cost_usd.mean(axis=0)
-        self.cheap_idx_ = cheapest_index(mean_cost)
-        self.strong_idx_ = best_index(table.mean_score(), mean_cost)
+        self.cheap_idx_ = cheapest_index(mean_cost, table.mean_score(), table.model_names)
+        self.strong_idx_ = best_index(table.mean_score(), mean_cost, table.model_names)
         self.share_from_target_: float | None = None
         if self.target_cost_usd is not None:
             lo, hi = mean_cost[self.cheap_idx_], mean_cost[self.strong_idx_]
@@ -127,9 +134,7 @@ class OracleRouter(Router):
     def route_table(self, table: OutcomeTable) -> Routing:
         self.check_fitted(table)
         best = table.score.max(axis=1, keepdims=True)
-        is_best = np.isclose(table.score, best)
-        cost = np.where(is_best, table.cost_usd, np.inf)
-        idx = np.argmin(cost, axis=1)
+        idx, _ = cheapest_of(np.isclose(table.score, best), table.score, table.cost_usd, table.model_names)
         unsolved = best[:, 0] <= 0.0
         abstain = unsolved if self.abstain_unsolved else None
         reasons = ["no model solves this task: abstain" if u and self.abstain_unsolved
@@ -137,18 +142,12 @@ class OracleRouter(Router):
         return Routing(model_idx=idx, abstain=abstain, reasons=reasons)
 
 
-_EASY = re.compile(r"\b(simple|typo|trivial|minor|rename|docstring|spelling|small)\b", re.I)
-_HARD = re.compile(r"\b(critical|security|production|vulnerab\w*|race condition|deadlock|crash\w*|"
-                   r"concurren\w*|memory leak|data loss)\b", re.I)
-
-
 def keyword_difficulty(texts: list[str]) -> np.ndarray:
     """ACO's difficulty estimate in {0, 1, 2, 3}: length bucket, -1 for 'simple/typo', +1 for 'critical/security'."""
     lengths = np.array([len(t) for t in texts])
     base = np.where(lengths < 400, 0, np.where(lengths < 2000, 1, 2))
-    easy = np.array([bool(_EASY.search(t)) for t in texts], dtype=int)
-    hard = np.array([bool(_HARD.search(t)) for t in texts], dtype=int)
-    return np.asarray(np.clip(base - easy + hard, 0, 3))
+    flags = np.array([keyword_flags(t) for t in texts], dtype=int).reshape(-1, 2)
+    return np.asarray(np.clip(base - flags[:, 0] + flags[:, 1], 0, 3))
 
 
 @register
@@ -170,8 +169,10 @@ class HeuristicRouter(Router):
         tiers = np.array([m.tier for m in table.models])
         self.tiers_ = np.unique(tiers)
         score, cost = table.mean_score(), table.cost_usd.mean(axis=0)
+        names = np.asarray(table.model_names)
         self.tier_model_ = np.array([
-            np.flatnonzero(tiers == t)[best_index(score[tiers == t], cost[tiers == t])] for t in self.tiers_
+            np.flatnonzero(tiers == t)[best_index(score[tiers == t], cost[tiers == t], names[tiers == t])]
+            for t in self.tiers_
         ])
 
     def route(self, tasks: TaskSet) -> Routing:
@@ -193,17 +194,17 @@ class DimensionBestRouter(Router):
 
     def _fit(self, table: OutcomeTable) -> None:
         mean_cost = table.cost_usd.mean(axis=0)
-        self.default_idx_ = best_index(table.mean_score(), mean_cost)
+        self.default_idx_ = best_index(table.mean_score(), mean_cost, table.model_names)
         self.by_category_: dict[str, int] = {}
         categories = table.tasks["category"].to_numpy()
         for category in np.unique(categories):
             rows = categories == category
             self.by_category_[str(category)] = best_index(
-                table.score[rows].mean(axis=0), table.cost_usd[rows].mean(axis=0))
+                table.score[rows].mean(axis=0), table.cost_usd[rows].mean(axis=0), table.model_names)
 
     def route(self, tasks: TaskSet) -> Routing:
         categories = tasks.tasks["category"].tolist()
         idx = np.array([self.by_category_.get(c, self.default_idx_) for c in categories], dtype=int)
         reasons = [f"best model for category {c!r} on training tasks" if c in self.by_category_
-                   else "unseen category: best single model" for c in categories]
+                   else f"category {c!r} unseen in training: best single model" for c in categories]
         return Routing(model_idx=idx, reasons=reasons)

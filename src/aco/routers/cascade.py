@@ -20,7 +20,7 @@ import pandas as pd
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import AcoError
 from aco.evaluation.protocol import kfold_splits
-from aco.routers.base import Router, Routing
+from aco.routers.base import Router, Routing, objective_for
 from aco.routers.posthoc import PosthocFeatures, numeric_signals
 from aco.routers.registry import register
 from aco.trajectories.value_head import ValueHead, select_head
@@ -113,22 +113,25 @@ class _ChainRouter(Router):
     """Shared parameters and chain learning of the cascade routers."""
 
     spec_arg: ClassVar[str] = "chain"
+    requires: ClassVar[tuple[str, ...]] = ("two_models",)
 
-    def __init__(self, chain: str = "", threshold: float = 0.5, max_length: int = 3, cost_weight: float = 0.1,
+    def __init__(self, chain: str = "", threshold: float = 0.5, max_length: int = 3, value_usd: float | None = None,
                  use_text: bool = True, seed: int = 0) -> None:
         self.chain = chain
         self.threshold = threshold
         self.max_length = max_length
-        self.cost_weight = cost_weight
+        self.value_usd = value_usd
         self.use_text = use_text
         self.seed = seed
 
     def _fit_chain(self, table: OutcomeTable, spec: str | None = None) -> None:
-        if table.n_models < 2:
-            raise AcoError(f"a cascade needs at least two models; {table.name} has {table.n_models}")
+        why = self.unmet_requirement(table)
+        if why is not None:
+            raise AcoError(f"{self.name}: {why}")
         spec = self.chain if spec is None else spec
+        self.objective_ = objective_for(self.value_usd, table)
         self.chain_ = (parse_chain(spec, table.model_names) if spec
-                       else learn_chain(table, self.max_length, self.cost_weight))
+                       else learn_chain(table, self.max_length, self.objective_.cost_weight))
 
     def _routing(self, final_pos: np.ndarray, p_by_pos: dict[int, np.ndarray], n_models: int, why: str) -> Routing:
         chain = np.asarray(self.chain_)
@@ -181,21 +184,23 @@ class CascadeRouter(_ChainRouter):
     the `PosthocFeatures` (per-model z-scores, limit flags, cost per call, cross-run agreement, text stats).
     With `threshold=None` (default) the operating thresholds are chosen by 3-fold CV inside the training tasks
     (always learned in fit, so the knob stays routing-time): one per step with `per_step` (chains of up to
-    three models), else one shared; the grid value(s) maximising success - cost_weight x cost per task, or,
+    three models), else one shared; the grid value(s) maximising success - cost / value_usd per task (the
+    objective of `aco.policies.objective`; `value_usd` None = the training table's default), or,
     with `budget_usd_per_task`, the highest success whose cost per task stays within the budget (the cheapest
     when none does). Setting `threshold` uses that one value at every step. `chain` may list alternatives
     (`A>B>C|A>C`): the one with the best inner-CV value (same objective) is kept.
     """
 
     name = "cascade"
+    requires: ClassVar[tuple[str, ...]] = ("two_models", "run_signals")
     knob = "threshold"
     knob_grid = (0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
     max_per_step = 2  # steps with their own threshold: the grid is searched jointly (12^2 pairs)
 
     def __init__(self, chain: str = "", threshold: float | None = None, max_length: int = 3,
-                 cost_weight: float = 0.1, use_text: bool = True, budget_usd_per_task: float | None = None,
+                 value_usd: float | None = None, use_text: bool = True, budget_usd_per_task: float | None = None,
                  per_step: bool = True, posthoc: bool = False, seed: int = 0) -> None:
-        super().__init__(chain=chain, threshold=0.5, max_length=max_length, cost_weight=cost_weight,
+        super().__init__(chain=chain, threshold=0.5, max_length=max_length, value_usd=value_usd,
                          use_text=use_text, seed=seed)
         self.threshold: float | None = threshold  # type: ignore[assignment]
         self.budget_usd_per_task = budget_usd_per_task
@@ -250,7 +255,7 @@ class CascadeRouter(_ChainRouter):
             ok, cost = chain_value(cascade_outcome(p_by_pos, self.chain_, thresholds), table.success,
                                    table.cost_usd, self.chain_)
             if self.budget_usd_per_task is None:
-                value = float(ok.mean() - self.cost_weight * cost.mean())
+                value = float(ok.mean() - self.objective_.cost_weight * cost.mean())
             else:
                 over = cost.mean() > self.budget_usd_per_task  # nothing fits: the cheapest thresholds
                 value = float(-1e6 - cost.mean()) if over else float(ok.mean())
@@ -259,8 +264,6 @@ class CascadeRouter(_ChainRouter):
         return best
 
     def _fit(self, table: OutcomeTable) -> None:
-        if not table.observable_signals:
-            raise AcoError(f"cascade needs observable run signals (e.g. api_calls, response); {table.name} has none")
         best: tuple[float, tuple[float, ...], tuple[int, ...]] | None = None
         for spec in self.chain.split(CHAIN_ALTERNATIVES):  # alternatives: chosen by the same inner CV
             self._fit_chain(table, spec.strip())

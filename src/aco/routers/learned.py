@@ -5,7 +5,8 @@ Registered as `gbdt`, `gbdt-pooled`, `knn`, `category-stats`, `logreg` and `mf`.
 `threshold` (cheapest model with P >= t), `lam` (max P - lam x cost, cost relative to the dearest model's mean
 cost per task) or `target_success` (conformal). When `threshold` / `lam` is None it is chosen on the
 TRAINING tasks only, from the estimator's inner out-of-fold predictions, to maximise the mean reward
-score - 0.1 x cost_usd (Agent-as-a-Router's reward). Tasks of protected categories only get models of
+score - cost_usd / value_usd (`aco.policies.objective`; `value_usd` None = the training table's default), on a
+grid that is extended past an edge the best value lands on. Tasks of protected categories only get models of
 tier >= `floor_tier`.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from aco.catalog import format_usd
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.estimators import (
     CalibratedEstimator,
@@ -25,23 +27,19 @@ from aco.estimators import (
     MFEstimator,
     estimator_from_state,
 )
-from aco.features import DEFAULT_FEATURES, Features, make_features
+from aco.features import DEFAULT_FEATURES, Features, features_from_state, make_features
 from aco.policies import ConformalThreshold, calibrate_threshold, chosen_values, floors, threshold, utility
-from aco.routers.base import Router, Routing
+from aco.policies.objective import Objective, best_on_grid
+from aco.policies.rules import reaches
+from aco.routers.base import Router, Routing, objective_for
 from aco.routers.registry import register
 
-REWARD_COST_WEIGHT = 0.1
 POLICIES = ("threshold", "utility", "conformal")
 THRESHOLD_GRID = tuple(float(x) for x in np.round(np.linspace(0.05, 0.95, 19), 2))
 LAMBDA_GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
 TARGET_GRID = tuple(float(x) for x in np.round(np.linspace(0.3, 0.95, 14), 3))
 _KNOBS = {"threshold": ("threshold", THRESHOLD_GRID), "utility": ("lam", LAMBDA_GRID),
           "conformal": ("target_success", TARGET_GRID)}
-
-
-def mean_reward(score: np.ndarray, cost_usd: np.ndarray, model_idx: np.ndarray) -> float:
-    """Mean of score - 0.1 x cost_usd of the chosen models."""
-    return float((chosen_values(score, model_idx) - REWARD_COST_WEIGHT * chosen_values(cost_usd, model_idx)).mean())
 
 
 class LearnedRouter(Router):
@@ -52,7 +50,8 @@ class LearnedRouter(Router):
 
     def __init__(self, policy: str = "threshold", threshold: float | None = None, lam: float | None = None,
                  target_success: float | None = None, delta: float = 0.1, features: str | None = None,
-                 floor_tier: int = 2, calibration_share: float = 0.3, seed: int = 0) -> None:
+                 floor_tier: int = 2, calibration_share: float = 0.3, value_usd: float | None = None,
+                 seed: int = 0) -> None:
         self.policy = policy
         self.threshold = threshold
         self.lam = lam
@@ -61,6 +60,7 @@ class LearnedRouter(Router):
         self.features = features
         self.floor_tier = floor_tier
         self.calibration_share = calibration_share
+        self.value_usd = value_usd
         self.seed = seed
 
     # --- the knob depends on the policy -------------------------------------------------------------
@@ -81,6 +81,8 @@ class LearnedRouter(Router):
             raise ValueError(f"unknown policy {self.policy!r}; choose one of {', '.join(POLICIES)}")
         self.tiers_ = np.array([m.tier for m in table.models])
         self.protected_ = tuple(table.protected_categories)
+        self.categories_ = tuple(sorted(set(table.tasks["category"].astype(str)) - {""}))
+        self.objective_ = objective_for(self.value_usd, table)
         self.relative_cost_scale_usd_ = float(max(table.cost_usd.mean(axis=0).max(), 1e-12))
         rows = np.arange(table.n_tasks)
         cal_rows = np.zeros(0, dtype=int)
@@ -108,10 +110,13 @@ class LearnedRouter(Router):
         assert p is not None
         cost = self.estimator_.mean_cost_usd_
         rel = cost / self.relative_cost_scale_usd_
-        self.auto_threshold_ = max(THRESHOLD_GRID, key=lambda t: (
-            mean_reward(train.score, train.cost_usd, threshold(p, cost, t)), -t))
-        self.auto_lam_ = max(LAMBDA_GRID, key=lambda lam: (
-            mean_reward(train.score, train.cost_usd, utility(p, rel, lam)), lam))
+        names, reward = self.models_, self.objective_.mean_reward
+        self.auto_threshold_ = best_on_grid(
+            THRESHOLD_GRID, lambda t: reward(train.score, train.cost_usd, threshold(p, cost, t, names=names)),
+            low=0.0, high=1.0)
+        self.auto_lam_ = best_on_grid(
+            LAMBDA_GRID, lambda lam: reward(train.score, train.cost_usd, utility(p, rel, lam, names=names)),
+            low=0.0, prefer_high=True)
 
     # --- state for artifacts ------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -119,15 +124,20 @@ class LearnedRouter(Router):
         return {"features": self.features_.to_state(), "estimator": self.estimator_.to_state(),
                 "tiers": self.tiers_, "protected": list(self.protected_),
                 "relative_cost_scale_usd": self.relative_cost_scale_usd_, "auto_threshold": self.auto_threshold_,
+                "categories": list(self.categories_), "value_usd": self.objective_.value_usd,
+                "value_source": self.objective_.source,
                 "auto_lam": self.auto_lam_, "default_target": self.default_target_,
                 "calibration_set": None if self.calibration_set_ is None else list(self.calibration_set_)}
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore the fitted state written by `to_state`."""
-        self.features_ = Features.from_state(state["features"])
+        self.features_ = features_from_state(state["features"])
         self.estimator_ = estimator_from_state(state["estimator"])
         self.tiers_ = np.asarray(state["tiers"], int)
         self.protected_ = tuple(state["protected"])
+        self.categories_ = tuple(state.get("categories", ()))  # older artifacts: unknown
+        self.objective_ = Objective(float(state.get("value_usd", 10.0)),
+                                    str(state.get("value_source", "Agent-as-a-Router's reward (older artifact)")))
         self.relative_cost_scale_usd_ = float(state["relative_cost_scale_usd"])
         self.auto_threshold_ = float(state["auto_threshold"])
         self.auto_lam_ = float(state["auto_lam"])
@@ -140,7 +150,8 @@ class LearnedRouter(Router):
         policy: dict[str, Any] = {"name": self.policy, "knob": self.knob,
                                   "knob_value": getattr(self, str(self.knob)),
                                   "auto_threshold": self.auto_threshold_, "auto_lam": self.auto_lam_,
-                                  "floor_tier": self.floor_tier, "protected_categories": list(self.protected_)}
+                                  "floor_tier": self.floor_tier, "protected_categories": list(self.protected_),
+                                  "value_usd": self.objective_.value_usd, "value_source": self.objective_.source}
         if self.policy == "conformal":
             cert = self.certified_threshold()
             policy.update(target_success=self.target_success or self.default_target_, delta=self.delta,
@@ -172,27 +183,53 @@ class LearnedRouter(Router):
         return p, cost
 
     def decide(self, p: np.ndarray, cost: np.ndarray, categories: Any) -> tuple[np.ndarray, str]:
-        """Apply the policy (with safety floors): model per task and a reason template."""
+        """Apply the policy (with safety floors): model per task and the rule as a phrase (see `explain`)."""
         allowed = floors(categories, self.protected_, self.tiers_, self.floor_tier) if self.protected_ else None
+        names = self.models_
         if self.policy == "utility":
             lam = self.lam if self.lam is not None else self.auto_lam_
-            return utility(p, cost / self.relative_cost_scale_usd_, lam, allowed), f"max P - {lam:g} x relative cost"
+            return (utility(p, cost / self.relative_cost_scale_usd_, lam, allowed, names=names),
+                    f"max P - {lam:g} x relative cost")
+        t = self._threshold()
+        return threshold(p, cost, t, allowed, names=names), f"cheapest with P >= {t:.2f}{self._conformal_note()}"
+
+    def _threshold(self) -> float:
         if self.policy == "conformal":
-            cert = self.certified_threshold()
-            flag = "" if cert.feasible else " (target not certified: most conservative rule)"
-            return (threshold(p, cost, cert.threshold, allowed),
-                    f"cheapest with P >= {cert.threshold:.2f} (conformal, delta {self.delta:g}){flag}")
-        t = self.threshold if self.threshold is not None else self.auto_threshold_
-        return threshold(p, cost, t, allowed), f"cheapest with P >= {t:.2f}"
+            return self.certified_threshold().threshold
+        return self.threshold if self.threshold is not None else self.auto_threshold_
+
+    def _conformal_note(self) -> str:
+        if self.policy != "conformal":
+            return ""
+        flag = "" if self.certified_threshold().feasible else "; target not certified: most conservative rule"
+        return f" (conformal, delta {self.delta:g}{flag})"
+
+    def explain(self, p: np.ndarray, cost: np.ndarray, idx: np.ndarray, categories: Any) -> list[str]:
+        """One reason per task saying what the rule did: the model it met the rule with, or that no model
+        reached the threshold (and the most likely one was taken), plus an unseen category by name."""
+        names = self.models_
+        chosen_p, chosen_cost = chosen_values(p, idx), chosen_values(cost, idx)
+        cats = [str(c) for c in np.asarray(categories, dtype=object)]
+        if self.policy == "utility":
+            lam = self.lam if self.lam is not None else self.auto_lam_
+            heads = [f"max P - {lam:g} x relative cost"] * len(idx)
+        else:
+            t = self._threshold()
+            allowed = floors(cats, self.protected_, self.tiers_, self.floor_tier) if self.protected_ else None
+            note = self._conformal_note()
+            heads = [f"cheapest with P >= {t:.2f}{note}" if ok else f"no model reaches P >= {t:.2f}{note}; most likely"
+                     for ok in reaches(p, t, allowed).tolist()]
+        known = set(self.categories_)
+        return [f"{head}: {names[j]} (P={pj:.2f}, ~${format_usd(cj)})"
+                + (f"; category {c!r} unseen in training" if c and known and c not in known else "")
+                for head, j, pj, cj, c in zip(heads, idx.tolist(), chosen_p.tolist(), chosen_cost.tolist(), cats,
+                                              strict=True)]
 
     def route(self, tasks: TaskSet) -> Routing:
         p, cost = self.predict(tasks)
-        idx, why = self.decide(p, cost, tasks.tasks["category"].to_numpy())
-        names = tasks.model_names
-        chosen_p, chosen_cost = chosen_values(p, idx), chosen_values(cost, idx)
-        reasons = [f"{why}: {names[j]} (P={pj:.2f}, ~${cj:.4f})"
-                   for j, pj, cj in zip(idx.tolist(), chosen_p.tolist(), chosen_cost.tolist(), strict=True)]
-        return Routing(model_idx=idx, p_success=p, reasons=reasons)
+        categories = tasks.tasks["category"].to_numpy()
+        idx, _ = self.decide(p, cost, categories)
+        return Routing(model_idx=idx, p_success=p, reasons=self.explain(p, cost, idx, categories))
 
 
 @register

@@ -14,11 +14,12 @@ from typing import ClassVar
 import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
-from aco.online.bandits import REWARD_COST_WEIGHT, Bandit, LinUCB, PosteriorMeanGreedy, ThompsonSampling
+from aco.online.bandits import Bandit, LinUCB, PosteriorMeanGreedy, ThompsonSampling
 from aco.online.memory import InMemoryMemory, Memory
 from aco.online.orchestrator import Orchestrator, category_counts, task_features
-from aco.routers.base import Router, Routing
-from aco.routers.registry import make_router, register
+from aco.policies.objective import Objective
+from aco.routers.base import Router, Routing, objective_for
+from aco.routers.registry import build_router, register
 
 
 class OnlineRouter(Router):
@@ -26,10 +27,10 @@ class OnlineRouter(Router):
 
     knn_k_default: ClassVar[int] = 0
 
-    def __init__(self, cost_weight: float = REWARD_COST_WEIGHT, seed: int = 0, n_features: int = 256,
+    def __init__(self, value_usd: float | None = None, seed: int = 0, n_features: int = 256,
                  prior: str | None = None, epsilon: float = 0.0, prior_weight: float = 20.0,
                  knn_k: int | None = None) -> None:
-        self.cost_weight = cost_weight
+        self.value_usd = value_usd
         self.seed = seed
         self.n_features = n_features
         self.prior = prior
@@ -37,22 +38,29 @@ class OnlineRouter(Router):
         self.prior_weight = prior_weight
         self.knn_k = knn_k
 
-    def make_policy(self) -> Bandit:
-        return ThompsonSampling(cost_weight=self.cost_weight, seed=self.seed, epsilon=self.epsilon)
+    def make_policy(self, cost_weight: float) -> Bandit:
+        return ThompsonSampling(cost_weight=cost_weight, seed=self.seed, epsilon=self.epsilon)
 
-    def make_orchestrator(self, models: Sequence[str], memory: Memory | None = None) -> Orchestrator:
-        """A fresh loop over `models` (an empty in-process Memory unless one is given)."""
+    def make_orchestrator(self, models: Sequence[str], memory: Memory | None = None,
+                          objective: Objective | None = None) -> Orchestrator:
+        """A fresh loop over `models` (an empty in-process Memory unless one is given) whose reward is
+        `objective` (default: the router's `value_usd`, which must then be set)."""
+        if objective is None:
+            if self.value_usd is None:
+                raise ValueError(f"{self.name}: give value_usd (or an objective) to start a loop without a table")
+            objective = Objective(float(self.value_usd), "router parameter value_usd")
         return Orchestrator(models=tuple(models), memory=memory or InMemoryMemory(self.n_features),
-                            policy=self.make_policy(), prior_weight=self.prior_weight,
+                            policy=self.make_policy(objective.cost_weight), prior_weight=self.prior_weight,
                             knn_k=self.knn_k_default if self.knn_k is None else self.knn_k)
 
     def _fit(self, table: OutcomeTable) -> None:
-        self.orchestrator_ = self.make_orchestrator(table.model_names)
+        self.objective_ = objective_for(self.value_usd, table)
+        self.orchestrator_ = self.make_orchestrator(table.model_names, objective=self.objective_)
         features = task_features(table.tasks, self.n_features)
         self.orchestrator_.warm_start(table.tasks, features, table.score, table.cost_usd,
                                       table.success_threshold)
         self._warm_policy(features, table)
-        self.prior_router_ = make_router(self.prior).fit(table) if self.prior else None
+        self.prior_router_ = build_router(self.prior, self.objective_).fit(table) if self.prior else None
         self.prior_n_by_category_ = category_counts(table.tasks["category"].to_numpy())
         self.prior_cost_usd_ = table.cost_usd.mean(axis=0)
 
@@ -113,29 +121,29 @@ class GreedyOrchestratorRouter(OrchestratorRouter):
 
     name = "orchestrator-greedy"
 
-    def make_policy(self) -> Bandit:
-        return PosteriorMeanGreedy(cost_weight=self.cost_weight, seed=self.seed, epsilon=self.epsilon)
+    def make_policy(self, cost_weight: float) -> Bandit:
+        return PosteriorMeanGreedy(cost_weight=cost_weight, seed=self.seed, epsilon=self.epsilon)
 
 
 @register
 class LinUCBRouter(OnlineRouter):
-    """Disjoint LinUCB on hashed task features, reward = score - 0.1 x cost, epsilon-greedy exploration."""
+    """Disjoint LinUCB on hashed task features, reward = score - cost_usd / value_usd, epsilon-greedy exploration."""
 
     name = "linucb"
 
-    def __init__(self, cost_weight: float = REWARD_COST_WEIGHT, seed: int = 0, n_features: int = 256,
+    def __init__(self, value_usd: float | None = None, seed: int = 0, n_features: int = 256,
                  prior: str | None = None, alpha_ucb: float = 0.5, epsilon: float = 0.05,
                  prior_weight: float = 20.0, knn_k: int | None = None) -> None:
-        super().__init__(cost_weight=cost_weight, seed=seed, n_features=n_features, prior=prior, epsilon=epsilon,
+        super().__init__(value_usd=value_usd, seed=seed, n_features=n_features, prior=prior, epsilon=epsilon,
                          prior_weight=prior_weight, knn_k=knn_k)
         self.alpha_ucb = alpha_ucb
 
-    def make_policy(self) -> Bandit:
-        return LinUCB(cost_weight=self.cost_weight, seed=self.seed, alpha_ucb=self.alpha_ucb,
+    def make_policy(self, cost_weight: float) -> Bandit:
+        return LinUCB(cost_weight=cost_weight, seed=self.seed, alpha_ucb=self.alpha_ucb,
                       epsilon=self.epsilon)
 
     def _warm_policy(self, features: np.ndarray, table: OutcomeTable) -> None:
         policy = self.orchestrator_.policy
         assert isinstance(policy, LinUCB)
-        reward = table.score - self.cost_weight * table.cost_usd
+        reward = self.objective_.reward(table.score, table.cost_usd)
         policy.fit_batch(np.hstack([features, np.ones((len(features), 1))]), reward)

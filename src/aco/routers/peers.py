@@ -34,11 +34,17 @@ class PeerRouter(Router):
     def __init__(self, peer: str = "") -> None:
         self.peer = peer
 
+    def unmet_requirement(self, table: OutcomeTable) -> str | None:
+        """The table must carry this peer's published decisions (a `peer:<name>` task column)."""
+        if PEER_PREFIX + self.peer in table.tasks.columns:
+            return None
+        return (f"needs the published decisions of peer {self.peer!r}; {table.name} has: "
+                f"{', '.join(peer_names(table)) or 'none'}")
+
     def _fit(self, table: OutcomeTable) -> None:
-        if PEER_PREFIX + self.peer not in table.tasks.columns:
-            have = ", ".join(peer_names(table)) or "none"
-            raise DataError(f"no published decisions of peer {self.peer!r}; this dataset has: {have}",
-                            path=table.name)
+        why = self.unmet_requirement(table)
+        if why is not None:
+            raise DataError(why, path=table.name)
 
     def route(self, tasks: TaskSet) -> Routing:
         chosen = tasks.tasks[PEER_PREFIX + self.peer].tolist()

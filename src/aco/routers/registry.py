@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aco.errors import UnknownRouterError
+from aco.policies.objective import Objective
 from aco.routers.base import Router
 
 R = TypeVar("R", bound=type[Router])
@@ -67,6 +68,15 @@ def make_router(spec: str, **params: Any) -> Router:
     router = cls(**params)
     router.spec_ = spec  # type: ignore[attr-defined]
     return router
+
+
+def build_router(spec: str, objective: Objective, **params: Any) -> Router:
+    """`make_router`, with `value_usd` from `objective` for every router that trades success against cost."""
+    _load_builtins()
+    cls = _REGISTRY.get(spec.partition(":")[0].strip())
+    if cls is not None and "value_usd" in cls._param_names():
+        params.setdefault("value_usd", objective.value_usd)
+    return make_router(spec, **params)
 
 
 def router_label(router: Router) -> str:

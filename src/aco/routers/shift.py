@@ -7,10 +7,10 @@ At route time a task's novelty is whether its group was seen in training:
 - seen: P(success) is the base router's p0, with the small uncertainty of a mean over the group's tasks;
 - unseen (out of distribution): p0 + the mean offset of a new group, with the spread of the offsets across
   training groups (Bayesian shrinkage towards what held across groups);
-and the model is the one maximising the lower bound E[P] - risk x sd - cost_weight x cost_usd: the more a model's
+and the model is the one maximising the lower bound E[P] - risk x sd - cost_usd / value_usd: the more a model's
 success varied across training groups, the less an unseen group can count on it. `risk` is the router's knob;
 left unset it is chosen by nested leave-one-group-out inside the training groups (each training group scored with
-offsets measured on the other training groups only), maximising score - cost_weight x cost_usd; with
+offsets measured on the other training groups only), maximising the objective's reward; with
 `shift:category-stats|gbdt` the base router is chosen the same way.
 
 `orchestrator-shift:<base>` is the online loop from the same prior (`aco.online.shift`): a per-group offset
@@ -28,16 +28,17 @@ import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import ConfigError
-from aco.online.bandits import REWARD_COST_WEIGHT, Bandit
+from aco.online.bandits import Bandit
 from aco.online.memory import InMemoryMemory, Memory
 from aco.online.orchestrator import Orchestrator
 from aco.online.shift import GroupShift, ShiftOrchestrator, ShiftThompson
 from aco.online.verifier import BenchmarkVerifier
 from aco.policies import chosen_values, utility
-from aco.routers.base import Router, Routing
+from aco.policies.objective import Objective
+from aco.routers.base import Router, Routing, objective_for
 from aco.routers.learned import LearnedRouter
 from aco.routers.online import OnlineRouter
-from aco.routers.registry import make_router, register
+from aco.routers.registry import build_router, register
 
 RISK_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 TEMPERATURE_GRID = (0.0, 0.015625, 0.0625, 0.25, 1.0)
@@ -59,9 +60,9 @@ def base_candidates(spec: str) -> list[str]:
     return candidates
 
 
-def make_base(spec: str, seed: int) -> LearnedRouter:
-    """The learned router whose P(success) a shift model corrects."""
-    router = make_router(spec)
+def make_base(spec: str, seed: int, objective: Objective) -> LearnedRouter:
+    """The learned router whose P(success) a shift model corrects (tuned for the same objective)."""
+    router = build_router(spec, objective)
     if not isinstance(router, LearnedRouter):
         raise ConfigError(f"shift needs a learned base router with P(success) (category-stats, gbdt, knn, logreg, "
                           f"mf), not {spec!r}")
@@ -86,7 +87,8 @@ class GroupOffsets:
         return GroupShift.from_offsets(self.offsets[keep], self.noise_var, counts)
 
 
-def group_offsets(table: OutcomeTable, base: str, group_by: str, seed: int = 0) -> GroupOffsets:
+def group_offsets(table: OutcomeTable, base: str, group_by: str, objective: Objective, seed: int = 0,
+                  ) -> GroupOffsets:
     """Fit `base` once per training group without it and measure each group's residual offset."""
     labels = group_labels(table, group_by)
     groups = sorted(set(labels.tolist()))
@@ -94,7 +96,7 @@ def group_offsets(table: OutcomeTable, base: str, group_by: str, seed: int = 0) 
     if len(groups) >= 2:
         for g in groups:
             held = labels == g
-            router = make_base(base, seed).fit(table.subset(np.flatnonzero(~held)))
+            router = make_base(base, seed, objective).fit(table.subset(np.flatnonzero(~held)))
             oof[held] = router.predict(table.subset(np.flatnonzero(held)).task_set())[0]
     residual = table.score - oof
     counts = np.array([(labels == g).sum() for g in groups], dtype=float)
@@ -118,28 +120,29 @@ class ShiftRouter(Router):
     knob_grid = RISK_GRID
 
     def __init__(self, base: str = "category-stats", group_by: str = "category", risk: float | None = None,
-                 cost_weight: float = REWARD_COST_WEIGHT, seed: int = 0) -> None:
+                 value_usd: float | None = None, seed: int = 0) -> None:
         self.base = base
         self.group_by = group_by
         self.risk = risk
-        self.cost_weight = cost_weight
+        self.value_usd = value_usd
         self.seed = seed
 
     def _fit(self, table: OutcomeTable) -> None:
+        self.objective_ = objective_for(self.value_usd, table)
         best: tuple[float, str, GroupOffsets, float] | None = None
         for spec in base_candidates(self.base):
-            fit = group_offsets(table, spec, self.group_by, self.seed)
+            fit = group_offsets(table, spec, self.group_by, self.objective_, self.seed)
             reward = self._inner_reward(table, fit)
             k = int(np.argmax(np.round(reward, 9)))  # ties: the smallest risk
             if best is None or reward[k] > best[0] + 1e-9:  # ties: the first base
                 best = (float(reward[k]), spec, fit, RISK_GRID[k])
         assert best is not None
         _, self.base_spec_, fit, self.auto_risk_ = best
-        self.base_ = make_base(self.base_spec_, self.seed).fit(table)
+        self.base_ = make_base(self.base_spec_, self.seed, self.objective_).fit(table)
         self.shift_ = fit.shift()
 
     def _inner_reward(self, table: OutcomeTable, fit: GroupOffsets) -> np.ndarray:
-        """Total score - cost_weight x cost over the training groups, per risk of `RISK_GRID`, each group routed as
+        """Total reward (the objective's) over the training groups, per risk of `RISK_GRID`, each group routed as
         unseen with the offsets of the other training groups (nested leave-one-group-out). With 2 groups the
         other group says nothing about spread (vague prior), so only risk 0 is scored; with 1, nothing is."""
         reward = np.full(len(RISK_GRID), -np.inf)
@@ -154,9 +157,8 @@ class ShiftRouter(Router):
             cost = table.cost_usd[fit.labels != g].mean(axis=0)
             mean, sd = fit.oof_p[rows] + shift.mean, np.sqrt(np.diag(shift.cov))
             for k, risk in enumerate(risks):
-                idx = utility(mean - risk * sd, cost, self.cost_weight)
-                reward[k] += (chosen_values(table.score[rows], idx)
-                              - self.cost_weight * chosen_values(table.cost_usd[rows], idx)).sum()
+                idx = utility(mean - risk * sd, cost, self.objective_.cost_weight)
+                reward[k] += len(rows) * self.objective_.mean_reward(table.score[rows], table.cost_usd[rows], idx)
         return reward
 
     # --- routing ------------------------------------------------------------------------------------
@@ -171,10 +173,10 @@ class ShiftRouter(Router):
     def route(self, tasks: TaskSet) -> Routing:
         mean, sd, cost, unseen = self.predict(tasks)
         risk = self.risk if self.risk is not None else self.auto_risk_
-        idx = utility(mean - risk * sd, cost, self.cost_weight)
+        idx = utility(mean - risk * sd, cost, self.objective_.cost_weight)
         names, groups = tasks.model_names, group_labels(tasks, self.group_by)
         p, s = chosen_values(mean, idx), chosen_values(sd, idx)
-        rule = f"max P - {risk:g} sd - {self.cost_weight:g} x cost"
+        rule = f"max P - {risk:g} sd - cost / ${self.objective_.value_usd:g}"
         reasons = []
         for j, g, new, pj, sj in zip(idx.tolist(), groups, unseen.tolist(), p.tolist(), s.tolist(), strict=True):
             where = (f"out of distribution: {self.group_by} {g!r} not seen in training, P shifted and widened "
@@ -186,11 +188,13 @@ class ShiftRouter(Router):
     # --- state for artifacts ------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         return {"base_spec": self.base_spec_, "base": self.base_.to_state(), "shift": self.shift_.to_state(),
-                "auto_risk": self.auto_risk_}
+                "auto_risk": self.auto_risk_, "value_usd": self.objective_.value_usd,
+                "value_source": self.objective_.source}
 
     def load_state(self, state: dict[str, Any]) -> None:
+        self.objective_ = Objective(float(state["value_usd"]), str(state["value_source"]))
         self.base_spec_ = str(state["base_spec"])
-        self.base_ = make_base(self.base_spec_, self.seed)
+        self.base_ = make_base(self.base_spec_, self.seed, self.objective_)
         self.base_.load_state(state["base"])
         self.shift_ = GroupShift.from_state(state["shift"])
         self.auto_risk_ = float(state["auto_risk"])
@@ -198,7 +202,7 @@ class ShiftRouter(Router):
     def describe(self) -> dict[str, Any]:
         inner = self.base_.describe()
         policy = {"name": "shift", "base": self.base_spec_, "knob": "risk", "knob_value": self.risk,
-                  "auto_risk": self.auto_risk_,
+                  "auto_risk": self.auto_risk_, "value_usd": self.objective_.value_usd,
                   "group_by": self.group_by, "training_groups": sorted(self.shift_.group_n),
                   "base_policy": inner["policy"]}
         return {**inner, "policy": policy}
@@ -219,34 +223,41 @@ class ShiftOrchestratorRouter(OnlineRouter):
     name = "orchestrator-shift"
     spec_arg: ClassVar[str] = "prior"
 
-    def __init__(self, cost_weight: float = REWARD_COST_WEIGHT, seed: int = 0, n_features: int = 256,
+    def __init__(self, value_usd: float | None = None, seed: int = 0, n_features: int = 256,
                  prior: str | None = "category-stats", epsilon: float = 0.0, prior_weight: float = 20.0,
                  knn_k: int | None = 0, group_by: str = "category", temperature: float | None = None) -> None:
-        super().__init__(cost_weight=cost_weight, seed=seed, n_features=n_features, prior=prior, epsilon=epsilon,
+        super().__init__(value_usd=value_usd, seed=seed, n_features=n_features, prior=prior, epsilon=epsilon,
                          prior_weight=prior_weight, knn_k=knn_k)
         self.group_by = group_by
         self.temperature = temperature
 
-    def make_policy(self, temperature: float | None = None) -> Bandit:
+    def make_policy(self, cost_weight: float, temperature: float | None = None) -> Bandit:
         t = temperature if temperature is not None else self.temperature
         t = t if t is not None else getattr(self, "auto_temperature_", 1.0)
-        return ShiftThompson(cost_weight=self.cost_weight, seed=self.seed, epsilon=self.epsilon, temperature=t)
+        return ShiftThompson(cost_weight=cost_weight, seed=self.seed, epsilon=self.epsilon, temperature=t)
 
-    def make_orchestrator(self, models: Sequence[str], memory: Memory | None = None) -> Orchestrator:
-        return self._orchestrator(models, getattr(self, "shift_", None), memory)
+    def make_orchestrator(self, models: Sequence[str], memory: Memory | None = None,
+                          objective: Objective | None = None) -> Orchestrator:
+        objective = objective or getattr(self, "objective_", None)
+        if objective is None:
+            if self.value_usd is None:
+                raise ValueError(f"{self.name}: give value_usd (or an objective) to start a loop without a table")
+            objective = Objective(float(self.value_usd), "router parameter value_usd")
+        return self._orchestrator(models, getattr(self, "shift_", None), objective, memory)
 
-    def _orchestrator(self, models: Sequence[str], shift: GroupShift | None, memory: Memory | None = None,
-                      temperature: float | None = None) -> ShiftOrchestrator:
+    def _orchestrator(self, models: Sequence[str], shift: GroupShift | None, objective: Objective,
+                      memory: Memory | None = None, temperature: float | None = None) -> ShiftOrchestrator:
         return ShiftOrchestrator(models=tuple(models), memory=memory or InMemoryMemory(self.n_features),
-                                 policy=self.make_policy(temperature), prior_weight=self.prior_weight,
-                                 knn_k=self.knn_k or 0, shift=shift)
+                                 policy=self.make_policy(objective.cost_weight, temperature),
+                                 prior_weight=self.prior_weight, knn_k=self.knn_k or 0, shift=shift)
 
     def _fit(self, table: OutcomeTable) -> None:
+        self.objective_ = objective_for(self.value_usd, table)
         best: tuple[float, str, GroupOffsets, float] | None = None
         candidates = base_candidates(self.prior or "category-stats")
         temperatures = TEMPERATURE_GRID if self.temperature is None else (self.temperature,)
         for spec in candidates:
-            fit = group_offsets(table, spec, self.group_by, self.seed)
+            fit = group_offsets(table, spec, self.group_by, self.objective_, self.seed)
             choose = len(candidates) > 1 or len(temperatures) > 1
             reward = self._inner_reward(table, fit, temperatures) if choose else np.zeros(1)
             k = int(np.argmax(np.round(reward, 9)))  # ties: the greedier
@@ -255,7 +266,7 @@ class ShiftOrchestratorRouter(OnlineRouter):
         assert best is not None
         _, self.base_spec_, fit, self.auto_temperature_ = best
         self.shift_ = fit.shift()
-        self.prior_router_ = make_base(self.base_spec_, self.seed).fit(table)
+        self.prior_router_ = make_base(self.base_spec_, self.seed, self.objective_).fit(table)
         self.prior_n_by_category_ = dict(self.shift_.group_n)
         self.prior_cost_usd_ = table.cost_usd.mean(axis=0)
         self.orchestrator_ = self.make_orchestrator(table.model_names)
@@ -270,7 +281,7 @@ class ShiftOrchestratorRouter(OnlineRouter):
             rows = np.flatnonzero(fit.labels == g)
             cost = table.cost_usd[fit.labels != g].mean(axis=0)
             for k, t in enumerate(temperatures):
-                orch = self._orchestrator(table.model_names, fit.shift(without=g), temperature=t)
+                orch = self._orchestrator(table.model_names, fit.shift(without=g), self.objective_, temperature=t)
                 reward[k] += self._replay(orch, table, rows, fit.oof_p, cost, g)
         return reward
 
@@ -283,7 +294,7 @@ class ShiftOrchestratorRouter(OnlineRouter):
             decision = orch.decide(ids[row], group, blank, prior_p[row], cost, log=False)
             feedback = judge(row, decision.choice.arm)
             orch.learn(decision, feedback)
-            total += feedback.score - self.cost_weight * feedback.cost_usd
+            total += float(self.objective_.reward(np.array(feedback.score), np.array(feedback.cost_usd)))
         return total
 
     def group_keys(self, tasks: TaskSet) -> list[str]:

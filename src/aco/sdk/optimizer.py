@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class RouteDecision:
     step_kind: str = ""
     p_success_by_model: dict[str, float] = field(default_factory=dict)
     fallback_from: str = ""
+    previous_model: str = ""  # the model of the task's previous call ("" for its first): a switch when it differs
 
 
 @dataclass
@@ -53,6 +54,8 @@ class _TaskState:
     steps: int = 0
     task_prior: dict[str, float] | None = None  # the artifact's P(success) for this task's text
     strong_hold: int = 0  # per-step routing: turns the routed model is still held after an edit
+    warm_model: str = ""  # the model whose prompt cache holds this task's conversation
+    warm_tokens: int = 0  # how many prompt tokens of it (the previous call's whole prompt)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -78,30 +81,49 @@ class TaskHandle:
         return self._state.current_model
 
     def route(self, step_kind: str = "", context: Mapping[str, Any] | None = None, *, escalate: bool = False,
-              exclude: Sequence[str] = (), reserve: bool = True, fallback_from: str = "") -> RouteDecision:
-        """Pick the model of the next step (sticky unless escalating or excluded) and reserve its cost."""
+              exclude: Sequence[str] = (), reserve: bool = True, fallback_from: str = "",
+              endpoint: str = "sdk") -> RouteDecision:
+        """Pick the model of the next step (sticky unless escalating or excluded) and reserve its cost.
+
+        `endpoint` is recorded on the decision (the proxy's API: chat, messages, responses, route; else sdk)."""
         opt = self.optimizer
         policy = opt.policy(self._state.profile)
         action = context.get("action") if context else None
         action = action if isinstance(action, str) else ""
+        prompt_tokens = context.get("prompt_tokens") if context else None
         if not step_kind and action:
             step_kind = _classify(action)
         with self._state.lock:
             current = self._state.current_model
+            cost = self._cost_of(policy, prompt_tokens if isinstance(prompt_tokens, int) else None)
             if policy.profile.step_routing and step_kind and not escalate:
-                choice = self._step_choice(policy, step_kind, action, exclude)
+                choice = self._step_choice(policy, step_kind, action, exclude, cost)
             else:
                 choice = self._choose(policy, current, escalate, exclude)
-            decision = self._reserve_and_record(policy, choice, step_kind, exclude, reserve, fallback_from)
+            choice = replace(choice, expected_cost_usd=cost(choice.model))
+            decision = self._reserve_and_record(policy, choice, step_kind, exclude, reserve, fallback_from,
+                                                endpoint, current, cost)
             self._state.current_model = decision.model
             self._state.steps += 1
         return decision
 
-    def _step_choice(self, policy: LivePolicy, kind: str, action: str, exclude: Sequence[str]) -> Choice:
-        """StepPolicy: the cheapest allowed model, or the routed one for (protected) edits and the sticky
-        turns after them."""
+    def _cost_of(self, policy: LivePolicy, prompt_tokens: int | None) -> Callable[[str], float]:
+        """Expected cost of this call per model: with the request's prompt size known, each model's price of it
+        (the task's warm prompt cache read at the cached price on the model holding it, thrown away on any
+        other: `Catalog.switch_cost_usd`); else the profile's typical cost per call."""
+        if prompt_tokens is None:
+            return policy.expected_cost_usd.__getitem__
+        catalog, state = self.optimizer.config_catalog, self._state
+        return lambda model: catalog.switch_cost_usd(state.warm_model, model, prompt_tokens,
+                                                     warm_tokens=state.warm_tokens)
+
+    def _step_choice(self, policy: LivePolicy, kind: str, action: str, exclude: Sequence[str],
+                     cost: Callable[[str], float]) -> Choice:
+        """StepPolicy: the cheapest allowed model for this call (counting the prompt cache a switch throws
+        away), or the routed one for (protected) edits and the sticky turns after them."""
         routed = policy.choose(self.category, exclude=exclude, task_prior=self._state.task_prior)
-        cheap = next((m for m in policy.allowed(self.category) if m not in exclude), routed.model)
+        allowed = [m for m in policy.allowed(self.category) if m not in exclude]
+        cheap = min(allowed, key=lambda m: (cost(m), allowed.index(m))) if allowed else routed.model
         rules = policy.step_rules
         if rules.wants_strong(kind, action):
             self._state.strong_hold = rules.sticky_turns
@@ -144,30 +166,32 @@ class TaskHandle:
         return choice
 
     def _record(self, policy: LivePolicy, choice: Choice, step_kind: str, reserved_usd: float,
-                fallback_from: str) -> tuple[RouteDecision, DecisionRecord]:
+                fallback_from: str, endpoint: str, previous_model: str) -> tuple[RouteDecision, DecisionRecord]:
         decision = RouteDecision(
             decision_id=uuid.uuid4().hex, task_id=self.task_id, model=choice.model,
             p_success=choice.p_success_by_model[choice.model], reason=choice.reason, reserved_usd=reserved_usd,
-            step_kind=step_kind, p_success_by_model=choice.p_success_by_model, fallback_from=fallback_from)
+            step_kind=step_kind, p_success_by_model=choice.p_success_by_model, fallback_from=fallback_from,
+            previous_model=previous_model)
         rec = DecisionRecord(
             decision_id=decision.decision_id, task_id=self.task_id, profile=policy.name, step_kind=step_kind,
             category=self.category, candidates=choice.allowed, chosen_model=choice.model, propensity=1.0,
             p_success_by_model=choice.p_success_by_model, reason=choice.reason, reserved_usd=reserved_usd,
-            fallback_from=fallback_from)
+            fallback_from=fallback_from, endpoint=endpoint)
         return decision, rec
 
     def _reserve_and_record(self, policy: LivePolicy, choice: Choice, step_kind: str, exclude: Sequence[str],
-                            reserve: bool, fallback_from: str) -> RouteDecision:
+                            reserve: bool, fallback_from: str, endpoint: str, previous_model: str,
+                            cost: Callable[[str], float]) -> RouteDecision:
         """Reserve the expected cost and log the decision in one transaction; downgrade when over budget."""
         store = self.optimizer.store
         options = [choice]
         if reserve:
             options += [Choice(m, choice.p_success_by_model, f"budget: downgraded from {choice.model} to {m}",
-                               policy.expected_cost_usd[m], choice.allowed)
+                               cost(m), choice.allowed)
                         for m in policy.cheaper_than(choice.model, self.category, exclude)]
         for option in options:
-            decision, rec = self._record(policy, option, step_kind,
-                                         option.expected_cost_usd if reserve else 0.0, fallback_from)
+            decision, rec = self._record(policy, option, step_kind, option.expected_cost_usd if reserve else 0.0,
+                                         fallback_from, endpoint, previous_model)
             if store.reserve_and_record(rec):
                 return decision
         state = store.budget_state(self.task_id)
@@ -192,12 +216,15 @@ class TaskHandle:
             usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
         catalog = self.optimizer.config_catalog
         if cost_usd is None:
-            cost_usd = catalog.cost_usd(decision.model, usage.input_tokens, usage.output_tokens)
+            cost_usd = catalog.cost_usd(decision.model, usage)
         strongest = self.optimizer.policy(self.profile).strongest
         counterfactual = (cost_usd if strongest == decision.model
-                          else catalog.cost_usd(strongest, usage.input_tokens, usage.output_tokens))
+                          else catalog.cost_usd(strongest, usage))
         self.optimizer.store.settle_decision(decision.decision_id, cost_usd, usage=usage,
                                              counterfactual_usd=counterfactual)
+        prompt = usage.input_tokens + usage.cached_input_tokens + usage.cache_write_tokens
+        with self._state.lock:  # this model's prompt cache now holds the conversation so far
+            self._state.warm_model, self._state.warm_tokens = decision.model, prompt
         return cost_usd
 
     def finish(self, success: bool, *, score: float | None = None, cost_usd: float | None = None,

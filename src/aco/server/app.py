@@ -1,11 +1,15 @@
-"""The OpenAI-compatible routing proxy as an ASGI app factory (Starlette; no globals, no import-time effects).
+"""The routing proxy as an ASGI app factory (Starlette; no globals, no import-time effects).
 
-`POST /v1/chat/completions` with `model="aco/<profile>"` routes (with fallback along the profile's chain and
-escalation when the verifier rejects an answer); any other model name passes straight through.
+`POST /v1/chat/completions` (OpenAI), `/v1/messages` (Anthropic) and `/v1/responses` (OpenAI Responses) with
+`model="aco/<profile>"` route (with fallback along the profile's chain and escalation when the verifier rejects
+an answer); any other model name passes through (translated when the model's upstream speaks another API).
+Every client API is translated at the edge to the canonical chat completions form, goes through the one routed
+flow, and its result (payload or stream) is translated back (`aco.server.protocols`, `aco.server.replies`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -19,18 +23,25 @@ import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from aco.config import AcoConfig
+from aco.config import AcoConfig, ModelConfig
 from aco.errors import AcoError
 from aco.records import Usage
 from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHook, RouteDecision, TaskHandle
 from aco.sdk.optimizer import UnknownProfileError
 from aco.sdk.policy import Prior
+from aco.server import replies
+from aco.server import usage as usage_of
 from aco.server.auth import key_matches, presented_key
+from aco.server.calls import Caller
+from aco.server.dashboard import views as dashboard
 from aco.server.http import ApiError, aco_headers, check_step, get_bool, get_float, get_str, header_safe, read_json
 from aco.server.metrics import ProxyMetrics
+from aco.server.protocols import anthropic, responses
+from aco.server.protocols.chat import check_request, conversation_id, step_from_request
+from aco.server.replies import Routed
 from aco.server.upstream import UpstreamError, Upstreams
 from aco.store import OutcomeRecord, Store
 
@@ -47,6 +58,7 @@ class Proxy:
     upstreams: Upstreams
     metrics: ProxyMetrics
     admin_key: str | None
+    caller: Caller
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store call: inline for SQLite (local, sub-millisecond, writers serialised anyway), in the worker
@@ -59,22 +71,32 @@ class Proxy:
         if not key_matches(self.admin_key, presented_key(request)):
             raise ApiError(401, "this endpoint needs the API key (Authorization: Bearer <key>)", "unauthorized")
 
+    def model_config(self, name: str) -> ModelConfig:
+        return next(m for m in self.config.models if m.name == name)
 
-def _endpoint(proxy: Proxy, name: str, handler: Handler) -> Handler:
+
+def _endpoint(proxy: Proxy, name: str, handler: Handler, api: str = "openai") -> Handler:
+    """Errors answered in the endpoint's API shape (Anthropic's for /v1/messages, OpenAI's elsewhere)."""
     async def wrapped(request: Request) -> Response:
         try:
             response = await handler(request)
         except ApiError as exc:
-            response = exc.response()
+            response = _error(exc, api)
         except UnknownProfileError as exc:
-            response = ApiError(404, str(exc), "unknown_profile").response()
+            response = _error(ApiError(404, str(exc), "unknown_profile"), api)
         except BudgetExceededError as exc:
-            response = ApiError(402, str(exc), "budget_exceeded").response()
+            response = _error(ApiError(402, str(exc), "budget_exceeded"), api)
         except (AcoError, ValueError) as exc:
-            response = ApiError(422, str(exc), "invalid_request").response()
+            response = _error(ApiError(422, str(exc), "invalid_request"), api)
         proxy.metrics.requests.labels(name, str(response.status_code)).inc()
         return response
     return wrapped
+
+
+def _error(exc: ApiError, api: str) -> Response:
+    if api == "anthropic":
+        return JSONResponse(anthropic.error_body(exc.status, exc.message), status_code=exc.status)
+    return exc.response()
 
 
 def _decision_headers(d: RouteDecision, fallbacks: list[str]) -> dict[str, str]:
@@ -89,42 +111,57 @@ def _decision_json(d: RouteDecision, profile: str, fallbacks: list[str]) -> dict
             "p_success_by_model": d.p_success_by_model, "reserved_usd": d.reserved_usd, "fallbacks": fallbacks}
 
 
-def _usage(payload: Any) -> Usage | None:
-    """Token usage of an OpenAI-style reply, when it reports any."""
-    usage = payload.get("usage") if isinstance(payload, dict) else None
-    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int) and usage.get("total_tokens"):
-        raw = usage.get("completion_tokens")
-        return Usage(input_tokens=max(usage["prompt_tokens"], 0), output_tokens=raw if isinstance(raw, int) else 0)
-    return None
+def _recorded_cost_usd(headers: httpx.Headers) -> float | None:
+    """The cost an upstream reports for the whole call (the replay upstream's recorded cost), if any."""
+    recorded = headers.get("x-replay-cost-usd")
+    try:
+        return max(float(recorded), 0.0) if recorded is not None else None
+    except ValueError:
+        return None
 
 
 def _actual_cost_usd(proxy: Proxy, model: str, headers: httpx.Headers, usage: Usage | None,
                      reserved_usd: float) -> float:
     """The call's cost: the upstream's recorded cost if it reports one, else priced from usage, else reserved."""
-    recorded = headers.get("x-replay-cost-usd")
+    recorded = _recorded_cost_usd(headers)
     if recorded is not None:
-        try:
-            return max(float(recorded), 0.0)
-        except ValueError:
-            pass
+        return recorded
     if usage is not None:
-        return proxy.optimizer.config_catalog.cost_usd(model, usage.input_tokens, usage.output_tokens)
+        return proxy.optimizer.config_catalog.cost_usd(model, usage)
     return reserved_usd
 
 
+def _stream_cost_usd(proxy: Proxy, model: str, headers: httpx.Headers, meter: usage_of.StreamMeter) -> float:
+    """A stream's cost: its usage priced (reported by the upstream, or, for a stream cut before the upstream
+    reported it, the prompt estimate plus the output actually streamed); a recorded whole-call cost is used for
+    a finished stream and caps a cut one."""
+    cost = proxy.optimizer.config_catalog.cost_usd(model, meter.usage())
+    recorded = _recorded_cost_usd(headers)
+    if recorded is None:
+        return cost
+    return recorded if meter.finished else min(cost, recorded)
+
+
 def _answer_text(payload: Any) -> str:
+    """The answer's text; a reply with tool calls counts as a full answer (the verifier never rejects it)."""
     try:
-        content = payload["choices"][0]["message"]["content"]
+        message = payload["choices"][0]["message"]
     except (KeyError, IndexError, TypeError):
         return ""
+    if message.get("tool_calls"):
+        return json.dumps(message["tool_calls"])
+    content = message.get("content")
     return content if isinstance(content, str) else ""
 
 
-async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], profile: str) -> Response:
+async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], profile: str,
+                       endpoint: str = "chat") -> Routed:
+    """The one routed flow: a canonical request in, the canonical result (payload or stream) out."""
     policy = proxy.optimizer.policy(profile)
     h = aco_headers(request)
-    task_id = h.task_id or uuid.uuid4().hex
+    task_id = h.task_id or conversation_id(body)
     stream = get_bool(body, "stream")
+    step, action = (h.step, "") if h.step else step_from_request(body)
     failed: list[str] = []
     escalate = False
     last_error = UpstreamError("no candidate model could be called", status=502)
@@ -132,8 +169,8 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
         start = time.perf_counter()
         try:
             task, decision = await proxy.run(
-                _open_and_route, proxy.optimizer, task_id, profile, h.category, h.budget_usd, h.step, escalate,
-                list(failed), body)
+                _open_and_route, proxy.optimizer, task_id, profile, h.category, h.budget_usd, step, escalate,
+                list(failed), body, action, endpoint)
         except BudgetExceededError:
             proxy.metrics.budget_rejections.labels(profile).inc()
             raise
@@ -147,8 +184,7 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
         except UpstreamError as exc:
             await proxy.run(proxy.optimizer.store.settle_decision, decision.decision_id, 0.0, status="failed")
             if not exc.retryable:
-                return Response(exc.body or json.dumps({"error": {"message": str(exc)}}).encode(),
-                                status_code=exc.status, media_type="application/json")
+                raise ApiError(exc.status, str(exc), "upstream_error") from None
             proxy.metrics.fallbacks.labels(decision.model, str(exc.status)).inc()
             failed.append(decision.model)
             last_error = exc
@@ -163,16 +199,18 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
 
 
 def _open_and_route(optimizer: Optimizer, task_id: str, profile: str, category: str, budget_usd: float | None,
-                    step: str, escalate: bool, failed: list[str], body: dict[str, Any]
-                    ) -> tuple[TaskHandle, RouteDecision]:
+                    step: str, escalate: bool, failed: list[str], body: dict[str, Any], action: str = "",
+                    endpoint: str = "chat") -> tuple[TaskHandle, RouteDecision]:
     """One worker-thread hop: get (or open) the task (its text: the last user message) and route its next
-    call (the last message's text is the step's action, for protected-path checks)."""
+    call (the step's action, for protected-path checks: the last tool calls, else the last message's text)."""
     messages = body.get("messages") or []
     task = optimizer.task(task_id, profile=profile, category=category, budget_usd=budget_usd,
                           text=_message_text(messages, "user"))
-    context = {"action": _message_text(messages[-1:], "")} if step else None
+    context: dict[str, Any] = {"prompt_tokens": usage_of.estimate_tokens(usage_of.prompt_chars(body))}
+    if step:
+        context["action"] = action or _message_text(messages[-1:], "")
     return task, task.route(step, context, escalate=escalate, exclude=failed,
-                            fallback_from=failed[-1] if failed else "")
+                            fallback_from=failed[-1] if failed else "", endpoint=endpoint)
 
 
 def _message_text(messages: list[Any], role: str) -> str:
@@ -188,38 +226,41 @@ def _message_text(messages: list[Any], role: str) -> str:
 
 
 async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str, Any], stream: bool,
-                profile: str, failed: list[str]) -> Response | None:
-    model = proxy.optimizer.config_catalog.get(d.model)
-    cfg = next(m for m in proxy.config.models if m.name == d.model)
-    upstream_body = {**body, "model": cfg.upstream_model or d.model}
+                profile: str, failed: list[str]) -> Routed | None:
+    """Call the decision's model; book what the call cost (a stream: when it ends, however it ends). None when
+    the verifier rejects the answer (escalate)."""
+    cfg = proxy.model_config(d.model)
     headers = _decision_headers(d, failed)
+    decision = _decision_json(d, profile, failed)
     start = time.perf_counter()
-    if stream:
-        opened = await proxy.upstreams.stream(model.upstream, upstream_body)
-        cost_usd = _actual_cost_usd(proxy, d.model, opened.response.headers, None, d.reserved_usd)
-        await proxy.run(task.observe, d, cost_usd=cost_usd)
-        proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
+    result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, body, stream,
+                                     d.previous_model)
+    if result.stream is not None:
         proxy.metrics.upstream_latency.labels(d.model).observe(time.perf_counter() - start)
-        return StreamingResponse(opened.iter_bytes(), media_type="text/event-stream", headers=headers)
-    reply = await proxy.upstreams.chat(model.upstream, upstream_body)
-    proxy.metrics.upstream_latency.labels(d.model).observe(reply.latency_ms / 1000.0)
-    try:
-        payload = json.loads(reply.body)
-    except ValueError:
-        raise UpstreamError(f"upstream of {d.model!r} sent invalid JSON", status=502) from None
-    usage = _usage(payload)
-    cost_usd = _actual_cost_usd(proxy, d.model, reply.headers, usage, d.reserved_usd)
+
+        async def settle(meter: usage_of.StreamMeter) -> None:
+            cost_usd = _stream_cost_usd(proxy, d.model, result.headers, meter)
+            await proxy.run(task.observe, d, cost_usd=cost_usd, usage=meter.usage())
+            proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
+
+        result.stream.on_end = settle
+        return Routed({**headers, **_replay_headers(result.headers)}, stream=result.stream, decision=decision)
+    payload = result.payload
+    assert payload is not None
+    proxy.metrics.upstream_latency.labels(d.model).observe(result.latency_ms / 1000.0)
+    usage = usage_of.from_chat(payload.get("usage"))
+    cost_usd = _actual_cost_usd(proxy, d.model, result.headers, usage, d.reserved_usd)
     await proxy.run(task.observe, d, cost_usd=cost_usd, usage=usage)
     proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
     min_chars = proxy.optimizer.policy(profile).profile.verify_min_chars
     if min_chars and len(_answer_text(payload).strip()) < min_chars and d.model != task_strongest(proxy, task):
         return None
-    if isinstance(payload, dict):
-        payload["aco"] = _decision_json(d, profile, failed)
-    for name in ("x-replay-cost-usd", "x-replay-correct", "x-replay-sample-id"):
-        if name in reply.headers:
-            headers[name] = reply.headers[name]
-    return JSONResponse(payload, headers=headers)
+    return Routed({**headers, **_replay_headers(result.headers)}, payload=payload, decision=decision)
+
+
+def _replay_headers(headers: httpx.Headers) -> dict[str, str]:
+    """What a replay upstream reports about its recording (cost, verdict, turn), passed on to the client."""
+    return {k: v for k, v in headers.items() if k.startswith("x-replay-")}
 
 
 def task_strongest(proxy: Proxy, task: TaskHandle) -> str:
@@ -227,19 +268,27 @@ def task_strongest(proxy: Proxy, task: TaskHandle) -> str:
     return proxy.optimizer.policy(task.profile).allowed(task.category)[-1]
 
 
-async def _passthrough(proxy: Proxy, body: dict[str, Any], model: str) -> Response:
-    catalog = proxy.optimizer.config_catalog
-    upstream = catalog.get(model).upstream if model in catalog else proxy.config.upstreams[0].name
-    proxy.metrics.passthrough.labels(model if model in catalog else "other").inc()
+async def _passthrough(proxy: Proxy, body: dict[str, Any], canonical: dict[str, Any], model: str, api: str
+                       ) -> Response | Routed:
+    """A model that is not routed: forwarded untouched when its upstream speaks the client's API (`body`),
+    else translated (`canonical`) like a routed call, without a decision."""
+    upstream, upstream_model = proxy.caller.target(model, api)
+    proxy.metrics.passthrough.labels(model if model in proxy.optimizer.config_catalog else "other").inc()
+    if proxy.caller.providers[upstream].api == api:
+        return await proxy.caller.forward(upstream, {**body, "model": upstream_model}, canonical)
     try:
-        if get_bool(body, "stream"):
-            opened = await proxy.upstreams.stream(upstream, body)
-            return StreamingResponse(opened.iter_bytes(), media_type="text/event-stream")
-        reply = await proxy.upstreams.chat(upstream, body)
+        result = await proxy.caller.call(upstream, upstream_model, model, canonical, get_bool(body, "stream"), "")
     except UpstreamError as exc:
-        return Response(exc.body or json.dumps({"error": {"message": str(exc)}}).encode(), status_code=exc.status,
-                        media_type="application/json")
-    return Response(reply.body, status_code=reply.status, media_type="application/json")
+        raise ApiError(exc.status, str(exc), "upstream_error") from None
+    return Routed(payload=result.payload, stream=result.stream)
+
+
+async def _canonical_call(proxy: Proxy, request: Request, body: dict[str, Any], canonical: dict[str, Any],
+                          api: str, endpoint: str) -> Response | Routed:
+    model = str(canonical["model"])
+    if model.startswith("aco/"):
+        return await _routed_chat(proxy, request, canonical, model.removeprefix("aco/"), endpoint)
+    return await _passthrough(proxy, body, canonical, model, api)
 
 
 def _handlers(proxy: Proxy) -> dict[str, Handler]:
@@ -247,12 +296,34 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
 
     async def chat(request: Request) -> Response:
         body = await read_json(request, limit)
-        model = get_str(body, "model", required=True)
-        if not isinstance(body.get("messages"), list):
-            raise ApiError(422, "field 'messages' must be a list of {role, content}", "bad_field")
+        get_str(body, "model", required=True)
+        check_request(body)
+        result = await _canonical_call(proxy, request, body, body, "openai", "chat")
+        return result if isinstance(result, Response) else replies.chat_reply(result, body)
+
+    async def messages(request: Request) -> Response:
+        body = await read_json(request, limit)
+        canonical = anthropic.request_to_chat(body)
+        if request.headers.get("anthropic-beta"):  # forwarded to Anthropic upstreams only
+            canonical["_anthropic_beta"] = request.headers["anthropic-beta"]
+        result = await _canonical_call(proxy, request, body, canonical, "anthropic", "messages")
+        return result if isinstance(result, Response) else replies.messages_reply(result)
+
+    async def count_tokens(request: Request) -> Response:
+        canonical = anthropic.request_to_chat(await read_json(request, limit), need_max_tokens=False)
+        model = str(canonical["model"])  # a profile is counted on its strongest candidate
         if model.startswith("aco/"):
-            return await _routed_chat(proxy, request, body, model.removeprefix("aco/"))
-        return await _passthrough(proxy, body, model)
+            model = proxy.optimizer.policy(model.removeprefix("aco/")).strongest
+        return await proxy.caller.count_tokens(model, canonical)
+
+    async def responses_(request: Request) -> Response:
+        body = await read_json(request, limit)
+        canonical = responses.request_to_chat(body)
+        result = await _canonical_call(proxy, request, body, canonical, "responses", "responses")
+        return result if isinstance(result, Response) else replies.responses_reply(result, body)
+
+    async def models(_: Request) -> Response:
+        return JSONResponse(proxy.caller.model_list())
 
     async def route(request: Request) -> Response:
         body = await read_json(request, limit)
@@ -264,7 +335,8 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         step = get_str(body, "step")
         aco_step = aco_headers(request).step or step
         check_step(aco_step, "step")
-        d = await proxy.run(task.route, aco_step, escalate=get_bool(body, "escalate"), reserve=False)
+        d = await proxy.run(task.route, aco_step, escalate=get_bool(body, "escalate"), reserve=False,
+                            endpoint="route")
         proxy.metrics.chosen.labels(profile, d.model).inc()
         return JSONResponse(_decision_json(d, profile, []), headers=_decision_headers(d, []))
 
@@ -290,7 +362,8 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "profiles": sorted(proxy.optimizer.policies)})
 
-    return {"chat": chat, "route": route, "outcomes": outcomes, "decision": decision, "metrics": metrics,
+    return {"chat": chat, "messages": messages, "count_tokens": count_tokens, "responses": responses_,
+            "models": models, "route": route, "outcomes": outcomes, "decision": decision, "metrics": metrics,
             "healthz": healthz}
 
 
@@ -319,6 +392,15 @@ def _outcome_record(proxy: Proxy, body: dict[str, Any]) -> OutcomeRecord:
                          category=get_str(body, "category"))
 
 
+async def _expire_reservations(proxy: Proxy) -> None:
+    """At startup and then every `server.expire_every_s`: settle reservations left open by a process that died
+    (older than the longest possible call, so replicas sharing the store never expire each other's calls)."""
+    ttl_s = proxy.config.reservation_ttl_s()
+    while True:
+        await proxy.run(proxy.optimizer.store.expire_reservations, ttl_s)
+        await asyncio.sleep(proxy.config.server.expire_every_s)
+
+
 def create_app(config: AcoConfig, *, transport: httpx.AsyncBaseTransport | None = None, store: Store | None = None,
                on_outcome: OutcomeHook | None = None, admin_key: str | None = None,
                priors: dict[str, Prior] | None = None) -> Starlette:
@@ -328,23 +410,34 @@ def create_app(config: AcoConfig, *, transport: httpx.AsyncBaseTransport | None 
     store = store or Store.open(config.server.store_url)
     optimizer = Optimizer(config, store, on_outcome=on_outcome, priors=priors)
     key = admin_key if admin_key is not None else os.environ.get(config.server.api_key_env)
-    proxy = Proxy(config, optimizer, Upstreams(config, transport), ProxyMetrics(), key)
-    h = {name: _endpoint(proxy, name, fn) for name, fn in _handlers(proxy).items()}
+    upstreams = Upstreams(config, transport)
+    proxy = Proxy(config, optimizer, upstreams, ProxyMetrics(), key, Caller(config, upstreams))
+    anthropic_api = ("messages", "count_tokens")
+    handlers = {**_handlers(proxy), **dashboard.dashboard_handlers(store, key)}
+    h = {name: _endpoint(proxy, name, fn, "anthropic" if name in anthropic_api else "openai")
+         for name, fn in handlers.items()}
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_expire_reservations(proxy))
         yield
+        sweeper.cancel()
         await proxy.upstreams.aclose()
         if owns_store:
             store.close()
 
     app = Starlette(routes=[
         Route("/v1/chat/completions", h["chat"], methods=["POST"]),
+        Route("/v1/messages", h["messages"], methods=["POST"]),
+        Route("/v1/messages/count_tokens", h["count_tokens"], methods=["POST"]),
+        Route("/v1/responses", h["responses"], methods=["POST"]),
+        Route("/v1/models", h["models"], methods=["GET"]),
         Route("/v1/route", h["route"], methods=["POST"]),
         Route("/v1/outcomes", h["outcomes"], methods=["POST"]),
         Route("/v1/decisions/{decision_id}", h["decision"], methods=["GET"]),
         Route("/metrics", h["metrics"], methods=["GET"]),
         Route("/healthz", h["healthz"], methods=["GET"]),
+        *[Route(path, h[name], methods=["GET"]) for path, name in dashboard.ROUTES],
     ], lifespan=lifespan)
     app.state.proxy = proxy
     return app

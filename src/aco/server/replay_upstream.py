@@ -1,8 +1,12 @@
-"""A replay upstream: an OpenAI-compatible endpoint serving RouterBench's real recorded responses.
+"""A replay upstream speaking OpenAI chat completions and Anthropic Messages (streaming and not), serving real
+recorded responses: RouterBench's and SWE-bench agent turns (`replay_trajectories`).
 
 For a (model, prompt) pair recorded in `routerbench/*.csv` it answers with that model's recorded response and
 reports the recorded cost (`x-replay-cost-usd`) and benchmark verdict (`x-replay-correct`, for outcome reports
-only: never a routing feature). An unknown prompt or model gets an honest 404 in OpenAI's error format.
+only: never a routing feature). For a trajectory model it answers the conversation's next recorded agent turn as
+a tool call with the recorded usage. An unknown prompt or model gets an honest 404 in the API's error format.
+The models `fault/malformed-json`, `fault/malformed-stream` (garbage from the first event) and
+`fault/broken-stream` (garbage after a valid first event) misbehave on purpose, for fault tests.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +29,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from aco.errors import DataError
+from aco.server import sse
+from aco.server.http import ApiError
+from aco.server.protocols import anthropic
+from aco.server.protocols.anthropic_stream import AnthropicWriter
+from aco.server.protocols.chat import chunk, payload_chunks
+from aco.server.replay_trajectories import TrajectoryBook, replay_payload
+from aco.server.usage import estimate_tokens, from_chat, prompt_chars, to_anthropic
 
 ROUTERBENCH_FILES = ("arc_challenge", "mbpp", "winograde")
 _SPLITS = ("train", "test")
@@ -66,6 +78,8 @@ class ReplayBook:
         models = [c.split("|")[0] for c in frame.columns if c.endswith("|model_response")]
         self.models = sorted(set(self.models) | set(models))
         texts = [prompt_text(p) for p in frame["prompt"].tolist()]
+        sample_ids = [str(v) for v in frame["sample_id"].tolist()]
+        eval_names = [str(v) for v in frame["eval_name"].tolist()]
         for model in models:
             responses = frame[f"{model}|model_response"].tolist()
             costs = pd.to_numeric(frame[f"{model}|total_cost"], errors="coerce").tolist()
@@ -74,8 +88,7 @@ class ReplayBook:
                 if not isinstance(responses[i], str) or pd.isna(costs[i]):
                     continue
                 self._rows.setdefault(text, {})[model] = Recorded(
-                    str(frame["sample_id"].iat[i]), str(frame["eval_name"].iat[i]), prompt_text(responses[i]),
-                    float(costs[i]), float(correct[i]))
+                    sample_ids[i], eval_names[i], prompt_text(responses[i]), float(costs[i]), float(correct[i]))
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> ReplayBook:
@@ -106,20 +119,28 @@ class ReplayBook:
         return list(self._rows)
 
 
-def _error(status: int, message: str, code: str) -> JSONResponse:
+FAULT_MODELS = ("fault/malformed-json", "fault/malformed-stream", "fault/broken-stream")
+
+
+def _error(status: int, message: str, code: str, api: str = "openai") -> JSONResponse:
+    if api == "anthropic":
+        return JSONResponse(anthropic.error_body(status, message), status_code=status)
     return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "code": code}},
                         status_code=status)
 
 
-def _messages_text(body: Any) -> str | None:
+def _user_text(body: Any) -> str | None:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return None
     parts = []
     for message in body["messages"]:
         if not isinstance(message, dict):
             return None
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            parts.append(message["content"])
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        if message.get("role") == "user" and isinstance(content, str):
+            parts.append(content)
     return "\n".join(parts)
 
 
@@ -130,59 +151,129 @@ def _completion(model: str, rec: Recorded) -> dict[str, Any]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": rec.response}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "x_replay": {"sample_id": rec.sample_id, "eval_name": rec.eval_name, "cost_usd": rec.cost_usd,
-                     "correct": rec.correct},
+                     "correct": rec.correct if math.isfinite(rec.correct) else None},
     }
 
 
-async def _sse(model: str, rec: Recorded, delay_s: float, chunk_chars: int = 64) -> AsyncIterator[bytes]:
-    cid = f"chatcmpl-replay-{uuid.uuid4().hex[:12]}"
-    pieces = [rec.response[i:i + chunk_chars] for i in range(0, len(rec.response), chunk_chars)] or [""]
-    for i, piece in enumerate(pieces):
-        if delay_s:
+async def _stream(payload: dict[str, Any], api: str, include_usage: bool, delay_s: float) -> AsyncIterator[bytes]:
+    chunks = payload_chunks(payload)
+    if api == "anthropic":
+        start = from_chat(payload.get("usage"))
+        writer = AnthropicWriter(str(payload.get("model", "")),
+                                 {**to_anthropic(start), "output_tokens": 0} if start is not None else None)
+        for i, chunk in enumerate(chunks):
+            if delay_s and i:
+                await asyncio.sleep(delay_s)
+            for name, data in writer.feed(chunk):
+                yield sse.encode(data, name)
+        for name, data in writer.end():
+            yield sse.encode(data, name)
+        return
+    for i, chunk in enumerate(chunks):
+        if delay_s and i:
             await asyncio.sleep(delay_s)
-        delta: dict[str, Any] = {"content": piece}
-        if i == 0:
-            delta["role"] = "assistant"
-        chunk = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-        yield f"data: {json.dumps(chunk)}\n\n".encode()
-    last = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-    yield f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode()
+        if chunk["choices"] or include_usage:
+            yield sse.encode(chunk)
+    yield sse.encode("[DONE]")
 
 
-def create_replay_app(book: ReplayBook, *, chunk_delay_ms: float = 0.0) -> Starlette:
-    """The replay upstream as an ASGI app (`POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz`)."""
+async def _fault_stream(model: str, api: str) -> AsyncIterator[bytes]:
+    if model == "fault/broken-stream":
+        first = chunk("chatcmpl-fault", model, {"role": "assistant", "content": "a valid start"})
+        if api == "anthropic":
+            for name, data in AnthropicWriter(model).feed(first):
+                yield sse.encode(data, name)
+        else:
+            yield sse.encode(first)
+    yield b"data: {this is not json\n\n"
 
-    async def chat(request: Request) -> Response:
+
+def _fault(model: str, api: str, stream: bool) -> Response:
+    if stream:
+        return StreamingResponse(_fault_stream(model, api), media_type="text/event-stream")
+    return Response(b"{this is not json", media_type="application/json")
+
+
+def _resolve(book: ReplayBook, trajectories: TrajectoryBook | None, body: dict[str, Any], api: str
+             ) -> tuple[dict[str, Any], dict[str, str]] | Response:
+    model = body.get("model")
+    text = _user_text(body)
+    if text is None or not isinstance(model, str):
+        return _error(400, "need 'model' and 'messages' (a list of {role, content})", "invalid_request", api)
+    if trajectories is not None and model in trajectories.models:
+        found = replay_payload(trajectories, model, body)
+        if isinstance(found, str):
+            return _error(404, f"replay upstream: {found}", "turn_not_recorded", api)
+        return found
+    if model not in book.models:
+        known = book.models + (trajectories.models if trajectories is not None else [])
+        return _error(404, f"model {model!r} has no recorded responses; known: {known}", "model_not_found", api)
+    rec = book.lookup(text, model)
+    if rec is None:
+        what = "this prompt is not in the RouterBench recordings" if not book.has_prompt(text) else \
+            f"no recorded response of {model!r} for this prompt"
+        return _error(404, f"replay upstream: {what}", "prompt_not_recorded", api)
+    headers = {"x-replay-cost-usd": repr(rec.cost_usd), "x-replay-sample-id": rec.sample_id}
+    if math.isfinite(rec.correct):  # a few recordings have a response but no verdict
+        headers["x-replay-correct"] = repr(rec.correct)
+    return _completion(model, rec), headers
+
+
+def create_replay_app(book: ReplayBook, *, trajectories: TrajectoryBook | None = None,
+                      chunk_delay_ms: float = 0.0) -> Starlette:
+    """The replay upstream as an ASGI app: `POST /v1/chat/completions` (OpenAI), `POST /v1/messages` and
+    `/v1/messages/count_tokens` (Anthropic), `GET /v1/models`, `GET /healthz`."""
+
+    async def answer(request: Request, api: str) -> Response:
         try:
             body = json.loads(await request.body())
         except ValueError:
-            return _error(400, "request body is not valid JSON", "invalid_json")
-        text = _messages_text(body)
-        model = body.get("model") if isinstance(body, dict) else None
-        if text is None or not isinstance(model, str):
-            return _error(400, "need 'model' and 'messages' (a list of {role, content})", "invalid_request")
-        if model not in book.models:
-            return _error(404, f"model {model!r} has no recorded responses; known: {book.models}", "model_not_found")
-        rec = book.lookup(text, model)
-        if rec is None:
-            what = "this prompt is not in the RouterBench recordings" if not book.has_prompt(text) else \
-                f"no recorded response of {model!r} for this prompt"
-            return _error(404, f"replay upstream: {what}", "prompt_not_recorded")
-        headers = {"x-replay-cost-usd": repr(rec.cost_usd), "x-replay-correct": repr(rec.correct),
-                   "x-replay-sample-id": rec.sample_id}
-        if body.get("stream"):
-            return StreamingResponse(_sse(model, rec, chunk_delay_ms / 1000.0), media_type="text/event-stream",
-                                     headers=headers)
-        return JSONResponse(_completion(model, rec), headers=headers)
+            return _error(400, "request body is not valid JSON", "invalid_json", api)
+        if not isinstance(body, dict):
+            return _error(400, "request body must be a JSON object", "invalid_json", api)
+        try:
+            canonical = anthropic.request_to_chat(body) if api == "anthropic" else body
+        except ApiError as exc:
+            return _error(exc.status, exc.message, exc.code, api)
+        stream = bool(body.get("stream"))
+        if canonical.get("model") in FAULT_MODELS:
+            return _fault(str(canonical["model"]), api, stream)
+        found = _resolve(book, trajectories, canonical, api)
+        if isinstance(found, Response):
+            return found
+        payload, headers = found
+        if stream:
+            options = body.get("stream_options")
+            include_usage = isinstance(options, dict) and options.get("include_usage") is True
+            return StreamingResponse(_stream(payload, api, include_usage, chunk_delay_ms / 1000.0),
+                                     media_type="text/event-stream", headers=headers)
+        return JSONResponse(anthropic.payload_to_message(payload) if api == "anthropic" else payload,
+                            headers=headers)
+
+    async def chat(request: Request) -> Response:
+        return await answer(request, "openai")
+
+    async def messages(request: Request) -> Response:
+        return await answer(request, "anthropic")
+
+    async def count_tokens(request: Request) -> Response:
+        try:
+            canonical = anthropic.request_to_chat(json.loads(await request.body()), need_max_tokens=False)
+        except (ValueError, ApiError) as exc:
+            return _error(400, str(exc), "invalid_request", "anthropic")
+        return JSONResponse({"input_tokens": estimate_tokens(prompt_chars(canonical))})
 
     async def models(_: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [{"id": m, "object": "model"} for m in book.models]})
+        names = book.models + (trajectories.models if trajectories is not None else []) + list(FAULT_MODELS)
+        return JSONResponse({"object": "list", "data": [{"id": m, "object": "model", "type": "model"}
+                                                        for m in names]})
 
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "prompts": len(book)})
+        return JSONResponse({"status": "ok", "prompts": len(book),
+                             "trajectories": len(trajectories) if trajectories is not None else 0})
 
     return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
+                             Route("/v1/messages", messages, methods=["POST"]),
+                             Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
                              Route("/v1/models", models, methods=["GET"]),
                              Route("/healthz", healthz, methods=["GET"])])

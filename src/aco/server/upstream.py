@@ -1,12 +1,14 @@
-"""OpenAI-compatible upstream calls through httpx: timeouts, retries with backoff, retryable-error detection.
+"""Upstream calls through httpx (any API: the path and body come from the provider adapter): timeouts, retries
+with backoff, retryable-error detection.
 
-5xx, 429 and timeouts/connection errors are retryable (and make the proxy fall back to the next model);
-other 4xx are the caller's fault and are returned as they are.
+5xx, 429, 529 and timeouts/connection errors are retryable (and make the proxy fall back to the next model);
+other 4xx are the caller's fault and are returned with the upstream's message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +17,7 @@ import httpx
 
 from aco.config import AcoConfig, UpstreamConfig
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
 
 
 class UpstreamError(Exception):
@@ -65,10 +67,7 @@ class Upstreams:
 
     @staticmethod
     def _client(u: UpstreamConfig, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-        headers = {}
-        key = u.api_key()
-        if key:
-            headers["authorization"] = f"Bearer {key}"
+        headers = u.auth_headers()
         timeout = httpx.Timeout(u.timeout_s, connect=u.connect_timeout_s)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         return httpx.AsyncClient(base_url=u.base_url.rstrip("/") + "/", headers=headers, timeout=timeout,
@@ -85,15 +84,16 @@ class Upstreams:
                 await asyncio.sleep(cfg.backoff_s * (2 ** (attempt - 1)))
             yield attempt
 
-    async def chat(self, upstream: str, body: Mapping[str, Any]) -> UpstreamReply:
-        """POST chat/completions (non-streaming) with retries; raises UpstreamError when it cannot succeed."""
+    async def post(self, upstream: str, path: str, body: Mapping[str, Any],
+                   headers: Mapping[str, str] | None = None) -> UpstreamReply:
+        """POST `path` (non-streaming) with retries; raises UpstreamError when it cannot succeed."""
         client = self.clients[upstream]
         error = UpstreamError(f"upstream {upstream!r} was not called")
         async for _ in self._attempts(upstream):
             loop = asyncio.get_running_loop()
             start = loop.time()
             try:
-                response = await client.post("chat/completions", json=body)
+                response = await client.post(path, json=body, headers=headers)
             except httpx.TimeoutException as exc:
                 error = UpstreamError(f"upstream {upstream!r} timed out ({type(exc).__name__})", status=504)
                 continue
@@ -103,29 +103,26 @@ class Upstreams:
             latency_ms = (loop.time() - start) * 1000.0
             if response.status_code < 400:
                 return UpstreamReply(response.status_code, response.headers, response.content, latency_ms)
-            retryable = response.status_code in RETRYABLE_STATUS
-            error = UpstreamError(f"upstream {upstream!r} answered HTTP {response.status_code}",
-                                  status=response.status_code, retryable=retryable, body=response.content)
-            if not retryable:
+            error = _http_error(upstream, response.status_code, response.content)
+            if not error.retryable:
                 break
         raise error
 
-    async def stream(self, upstream: str, body: Mapping[str, Any]) -> UpstreamStream:
-        """Open a streaming chat call and wait for its first chunk (retrying until then)."""
+    async def stream(self, upstream: str, path: str, body: Mapping[str, Any],
+                     headers: Mapping[str, str] | None = None) -> UpstreamStream:
+        """Open a streaming call to `path` and wait for its first chunk (retrying until then)."""
         client = self.clients[upstream]
         error = UpstreamError(f"upstream {upstream!r} was not called")
         async for _ in self._attempts(upstream):
-            request = client.build_request("POST", "chat/completions", json=body)
+            request = client.build_request("POST", path, json=body, headers=headers)
             response: httpx.Response | None = None
             try:
                 response = await client.send(request, stream=True)
                 if response.status_code >= 400:
                     content = await response.aread()
                     await response.aclose()
-                    retryable = response.status_code in RETRYABLE_STATUS
-                    error = UpstreamError(f"upstream {upstream!r} answered HTTP {response.status_code}",
-                                          status=response.status_code, retryable=retryable, body=content)
-                    if not retryable:
+                    error = _http_error(upstream, response.status_code, content)
+                    if not error.retryable:
                         break
                     continue
                 chunks = response.aiter_bytes()
@@ -138,3 +135,21 @@ class Upstreams:
             if response is not None:
                 await response.aclose()
         raise error
+
+
+def error_message(body: bytes) -> str:
+    """The message of an error body in OpenAI's or Anthropic's shape (both nest it under `error.message`)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:200].decode("utf-8", "replace").strip()
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])[:500]
+    return str(data)[:200]
+
+
+def _http_error(upstream: str, status: int, body: bytes) -> UpstreamError:
+    message = error_message(body)
+    return UpstreamError(f"upstream {upstream!r} answered HTTP {status}" + (f": {message}" if message else ""),
+                         status=status, retryable=status in RETRYABLE_STATUS, body=body)

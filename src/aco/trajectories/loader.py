@@ -32,6 +32,8 @@ class Turn:
     prompt_tokens: float = NAN
     completion_tokens: float = NAN
     cost_usd: float = NAN
+    cached_prompt_tokens: float = NAN  # of prompt_tokens, read from the prompt cache (where recorded)
+    reasoning_tokens: float = NAN  # of completion_tokens (where recorded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,9 @@ def _turn(raw: Mapping[str, Any], price: TokenPrice | None, path: Path, line: in
     obs_chars = float(len(observation)) if math.isnan(obs_chars) else obs_chars
     return Turn(index=index, thought=str(raw.get("thought") or ""), action=str(raw.get("action") or ""),
                 observation=observation, observation_chars=int(obs_chars),
-                prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+                prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost,
+                cached_prompt_tokens=_num(raw.get("cached_prompt_tokens"), "turns.cached_prompt_tokens", path, line),
+                reasoning_tokens=_num(raw.get("reasoning_tokens"), "turns.reasoning_tokens", path, line))
 
 
 def _outcome(row: Mapping[str, Any], path: Path, line: int) -> RunOutcome:
