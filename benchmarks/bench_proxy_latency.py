@@ -1,9 +1,14 @@
-"""Latency the aco proxy adds over calling the replay upstream directly, side by side with LiteLLM's proxy.
+"""Latency the aco proxy adds over calling the replay upstream directly and over its own pass-through, side by
+side with LiteLLM's proxy.
 
-Everything runs on loopback in one process tree: `aco replay-upstream`, `aco serve` (routing `aco/default`)
-and, when `benchmarks/setup_litellm_venv.sh` has created its venv, `litellm --config ...` pointed at the same
-replay upstream. The same RouterBench prompts go sequentially (keep-alive httpx client) to each endpoint;
-added latency = percentile(proxy) - percentile(direct). The routing decision itself is timed in-process.
+Everything runs on loopback in one process tree: `aco replay-upstream`, `aco serve` and, when
+`benchmarks/setup_litellm_venv.sh` has created its venv, `litellm --config ...` pointed at the same replay upstream.
+The served config is examples/aco.toml plus a profile `served` whose `router` is a gbdt artifact trained here on the
+routerbench-arc train split (its candidates: the artifact's 11 models). The same RouterBench ARC test prompts go
+sequentially (keep-alive httpx client) to each endpoint: routed through `aco/default` (category-beta) and through
+`aco/served` (every request a new task, so a first decision with the gbdt artifact: featurise, predict, policy),
+passed through, and direct. Added latency = percentile(endpoint) - percentile(direct or pass-through). The
+decisions are also timed in-process (`Router.decide`, and the SDK's first decision including its store write).
 
 Two measurements: (1) OpenAI chat completions, whole-response latency; (2) Anthropic `/v1/messages` streaming,
 time to first byte of the stream (what Claude Code waits for), with a second `aco serve` whose upstream speaks
@@ -29,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from aco.datasets.location import resolve_data_dir
+from aco.datasets.routerbench import unwrap_prompt
 from aco.server.launch import free_port, start, stop, write_config
-from aco.server.replay_upstream import prompt_text
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "aco.toml"
 MODEL = "gpt-3.5-turbo-1106"  # what direct and LiteLLM calls ask for (aco routes by itself)
@@ -39,7 +44,7 @@ CATEGORY = "arc-challenge"
 
 def _prompts(data_dir: Path, n: int) -> list[str]:
     frame = pd.read_csv(data_dir / "routerbench" / "arc_challenge_test.csv", nrows=n)
-    return [prompt_text(p) for p in frame["prompt"]]
+    return [unwrap_prompt(p) for p in frame["prompt"]]
 
 
 def _timed(url: str, model: str, prompts: list[str], headers: dict[str, str], warmup: int) -> np.ndarray:
@@ -120,26 +125,58 @@ def _start_litellm(venv: Path, upstream_port: int, tmp: Path,
     raise RuntimeError("LiteLLM proxy did not start in 180 s")
 
 
-def _decision_timing(config_path: Path, n: int) -> tuple[float, float, float, float]:
-    """p50/p99 of the pure policy decision and of SDK `route()` including its store writes, in ms."""
+def _train_artifact(data_dir: Path, path: Path) -> list[str]:
+    """gbdt fitted on the routerbench-arc train split, saved to `path`; returns its models."""
+    from aco.artifacts import save_router
+    from aco.datasets.registry import load_dataset
+    from aco.routers.registry import make_router
+
+    table = load_dataset("routerbench-arc", data_dir)
+    train = table.subset(np.flatnonzero((table.tasks["split"] != "test").to_numpy()))
+    router = make_router("gbdt").fit(train)
+    save_router(router, train, path)
+    return list(router.models_)
+
+
+def _with_served_profile(config: Path, artifact: Path, models: list[str]) -> None:
+    names = ", ".join(f'"{m}"' for m in models)
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f'\n[profiles.served]\ncandidates = [{names}]\nrouter = "{artifact}"\n')
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    return float(np.percentile(samples, 50)), float(np.percentile(samples, 99))
+
+
+def _decision_timing(config_path: Path, prompts: list[str]) -> dict[str, tuple[float, float]]:
+    """p50/p99 (ms) of `Router.decide` for both profiles and of the SDK's first decision (with its store write).
+
+    The two loops take disjoint halves of the prompts: a text's hashed n-grams are kept per process, so a prompt
+    already featurised once would time a later first decision too fast."""
+    from aco.routers.decision import TaskContext
     from aco.sdk import Optimizer
 
     opt = Optimizer.from_config(config_path)
-    policy = opt.policy("default")
-    pure = []
-    for _ in range(n):
-        t = time.perf_counter()
-        policy.choose(CATEGORY)
-        pure.append((time.perf_counter() - t) * 1000)
-    full = []
-    for i in range(n):
-        task = opt.start_task(category=CATEGORY, task_id=f"bench-{i}")
-        t = time.perf_counter()
-        task.route("plan")
-        full.append((time.perf_counter() - t) * 1000)
+    out: dict[str, tuple[float, float]] = {}
+    for profile in ("default", "served"):
+        router = opt.profile(profile).router
+        samples = []
+        for text in prompts[::2]:
+            context = TaskContext(text=text, category=CATEGORY, source="routerbench")
+            t = time.perf_counter()
+            router.decide(context)
+            samples.append((time.perf_counter() - t) * 1000)
+        out[f"Router.decide, {profile} ({router.name})"] = _percentiles(samples)
+        samples = []
+        for i, text in enumerate(prompts[1::2]):
+            task = opt.start_task(text, category=CATEGORY, task_id=f"bench-{profile}-{i}", profile=profile,
+                                  source="routerbench")
+            t = time.perf_counter()
+            task.route()
+            samples.append((time.perf_counter() - t) * 1000)
+        out[f"SDK first decision incl. SQLite write, {profile} ({router.name})"] = _percentiles(samples)
     opt.close()
-    return (float(np.percentile(pure, 50)), float(np.percentile(pure, 99)),
-            float(np.percentile(full, 50)), float(np.percentile(full, 99)))
+    return out
 
 
 def main() -> None:
@@ -154,9 +191,11 @@ def main() -> None:
         tmp = Path(tmp_name)
         env = {"ACO_DATA_DIR": str(data_dir)}
         up_port, aco_port, aco_msg_port = free_port(), free_port(), free_port()
+        models = _train_artifact(data_dir, tmp / "gbdt-arc.aco")
         procs = [start(["replay-upstream", "--port", str(up_port)], env, f"http://127.0.0.1:{up_port}/healthz")]
         try:
             config = write_config(EXAMPLE, tmp / "aco.toml", up_port, f"sqlite:///{tmp / 'aco.db'}")
+            _with_served_profile(config, tmp / "gbdt-arc.aco", models)
             procs.append(start(["serve", "--config", str(config), "--port", str(aco_port)], env,
                                f"http://127.0.0.1:{aco_port}/healthz"))
             msg_config = _anthropic_config(config, tmp / "aco-anthropic.toml")
@@ -169,13 +208,18 @@ def main() -> None:
             if litellm is not None:
                 procs.append(litellm[0])
             lite_auth = {"authorization": f"Bearer {master_key}"}
-            direct = _timed(f"http://127.0.0.1:{up_port}/v1/chat/completions", MODEL, prompts, {}, args.warmup)
-            routed = _timed(f"http://127.0.0.1:{aco_port}/v1/chat/completions", "aco/default", prompts,
-                            {"x-aco-category": CATEGORY}, args.warmup)
-            passthrough = _timed(f"http://127.0.0.1:{aco_port}/v1/chat/completions", MODEL, prompts, {},
-                                 args.warmup)
-            lite = None if litellm is None else _timed(
-                f"http://127.0.0.1:{litellm[1]}/v1/chat/completions", MODEL, prompts, lite_auth, args.warmup)
+            proxy = f"http://127.0.0.1:{aco_port}/v1/chat/completions"
+            labels = {"x-aco-category": CATEGORY, "x-aco-source": "routerbench"}
+            timings = {
+                "replay upstream direct": _timed(f"http://127.0.0.1:{up_port}/v1/chat/completions", MODEL, prompts,
+                                                 {}, args.warmup),
+                "aco pass-through": _timed(proxy, MODEL, prompts, {}, args.warmup),
+                "aco routed aco/default (category-beta)": _timed(proxy, "aco/default", prompts, labels, args.warmup),
+                "aco routed aco/served (gbdt artifact)": _timed(proxy, "aco/served", prompts, labels, args.warmup),
+            }
+            if litellm is not None:
+                timings["LiteLLM proxy"] = _timed(f"http://127.0.0.1:{litellm[1]}/v1/chat/completions", MODEL,
+                                                  prompts, lite_auth, args.warmup)
             messages = {
                 "replay upstream direct": _first_byte_ms(f"http://127.0.0.1:{up_port}/v1/messages", MODEL, prompts,
                                                          {}, args.warmup),
@@ -187,11 +231,11 @@ def main() -> None:
             if litellm is not None:
                 messages["LiteLLM proxy"] = _first_byte_ms(f"http://127.0.0.1:{litellm[1]}/v1/messages",
                                                            f"anthropic-{MODEL}", prompts, lite_auth, args.warmup)
-            decision = _decision_timing(tmp / "aco.toml", 1000)
+            decision = _decision_timing(config, prompts)
         finally:
             for proc in reversed(procs):
                 stop(proc)
-    _report(args.requests, direct, routed, passthrough, lite, decision)
+    _report(args.requests, timings, decision)
     _report_messages(args.requests, messages)
 
 
@@ -207,26 +251,25 @@ def _report_messages(n: int, rows: dict[str, np.ndarray]) -> None:
         print("LiteLLM: not measured (run benchmarks/setup_litellm_venv.sh first)")
 
 
-def _report(n: int, direct: np.ndarray, routed: np.ndarray, passthrough: np.ndarray, lite: np.ndarray | None,
-            decision: tuple[float, float, float, float]) -> None:
-    d50, d99 = np.percentile(direct, 50), np.percentile(direct, 99)
-    print(f"{n} sequential requests per endpoint, loopback, ms (added = proxy percentile - direct percentile)")
-    print(f"{'endpoint':34s} {'p50':>8s} {'p99':>8s} {'added p50':>10s} {'added p99':>10s}")
-    rows = [("replay upstream direct", direct), ("aco aco/default (routed)", routed),
-            ("aco pass-through", passthrough)]
-    if lite is not None:
-        rows.append(("LiteLLM proxy", lite))
-    for name, values in rows:
+def _report(n: int, timings: dict[str, np.ndarray], decision: dict[str, tuple[float, float]]) -> None:
+    direct, through = timings["replay upstream direct"], timings["aco pass-through"]
+    print(f"{n} sequential requests per endpoint, loopback, ms (added = endpoint percentile - reference percentile)")
+    print(f"{'endpoint':42s} {'p50':>7s} {'p99':>7s} {'+direct p50':>12s} {'+direct p99':>12s} {'+pass p50':>10s}")
+    for name, values in timings.items():
         p50, p99 = np.percentile(values, 50), np.percentile(values, 99)
-        print(f"{name:34s} {p50:8.2f} {p99:8.2f} {p50 - d50:10.2f} {p99 - d99:10.2f}")
+        over = p50 - np.percentile(through, 50)
+        print(f"{name:42s} {p50:7.2f} {p99:7.2f} {p50 - np.percentile(direct, 50):12.2f} "
+              f"{p99 - np.percentile(direct, 99):12.2f} {over:10.2f}")
+    lite = timings.get("LiteLLM proxy")
     if lite is None:
         print("LiteLLM: not measured (run benchmarks/setup_litellm_venv.sh first)")
     else:
-        ratio50 = (np.percentile(routed, 50) - d50) / max(np.percentile(lite, 50) - d50, 1e-9)
-        ratio99 = (np.percentile(routed, 99) - d99) / max(np.percentile(lite, 99) - d99, 1e-9)
-        print(f"aco added / LiteLLM added: p50 {ratio50:.2f}, p99 {ratio99:.2f} (target <= 0.33)")
-    print(f"routing decision (policy only): p50 {decision[0] * 1000:.1f} us, p99 {decision[1] * 1000:.1f} us")
-    print(f"SDK route() incl. SQLite decision write: p50 {decision[2]:.2f} ms, p99 {decision[3]:.2f} ms")
+        routed = timings["aco routed aco/default (category-beta)"]
+        ratio = (np.percentile(routed, 50) - np.percentile(direct, 50)) / max(
+            np.percentile(lite, 50) - np.percentile(direct, 50), 1e-9)
+        print(f"aco routed added / LiteLLM added, p50: {ratio:.2f}")
+    for name, (p50, p99) in decision.items():
+        print(f"{name}: p50 {p50:.3f} ms, p99 {p99:.3f} ms")
     print(f"mean direct {statistics.fmean(direct):.2f} ms")
 
 

@@ -45,7 +45,7 @@ def latency(data_dir: Path | None, decisions: int) -> None:
         x = X[row: row + 1]
         p = router.estimator_.predict_proba(x)
         cost = router.estimator_.expected_cost_usd(x)
-        router.decide(p, cost, categories[row: row + 1])
+        router.apply_policy(p, cost, categories[row: row + 1])
         samples.append(time.perf_counter_ns() - t0)
         cpu_samples.append(time.thread_time_ns() - c0)
     p50, p99 = _percentiles(samples)

@@ -28,6 +28,7 @@ from aco.errors import AcoError, ArtifactError
 from aco.records import ModelSpec
 from aco.routers.base import Router
 from aco.routers.registry import make_router
+from aco.routers.state import json_params, load_into, state_of
 from aco.version import __version__
 
 FORMAT = "aco-router"
@@ -81,23 +82,19 @@ def _join_arrays(value: Any, arrays: Any) -> Any:
 
 def save_router(router: Router, table: OutcomeTable, path: Path, *, dataset: str = "") -> dict[str, Any]:
     """Write fitted `router` (trained on `table`) to `path`; returns the metadata written."""
-    to_state = getattr(router, "to_state", None)
-    describe = getattr(router, "describe", None)
-    if to_state is None or describe is None:
-        raise ArtifactError(f"router {router.name!r} cannot be saved (it has no to_state/describe)")
     arrays: dict[str, np.ndarray] = {}
-    state_bytes = json.dumps(_split_arrays(to_state(), arrays)).encode()
+    state_bytes = json.dumps(_split_arrays(state_of(router), arrays)).encode()
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     arrays_bytes = buffer.getvalue()
-    mean_cost = table.cost_usd.mean(axis=0)
+    mean_cost = table.cost_usd.mean(axis=0) if table.n_tasks else np.asarray(router.mean_cost_usd_, dtype=float)
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "aco_version": __version__,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "router": router.name, "spec": str(getattr(router, "spec_", router.name)),
-        "params": _split_arrays(router.get_params(), {}),
+        "params": json_params(router),
         "models": [{**asdict(m), "mean_cost_usd": float(c)} for m, c in zip(table.models, mean_cost, strict=True)],
-        **describe(),
+        **router.describe(),
         "training": {"dataset": dataset or table.name, "n_tasks": table.n_tasks, "fingerprint": fingerprint(table)},
         "sha256": {"state.json": _sha256(state_bytes), "arrays.npz": _sha256(arrays_bytes)},
     }
@@ -158,11 +155,13 @@ def load_router(path: Path, models: Sequence[str] | None = None) -> tuple[Router
         arrays = np.load(io.BytesIO(members["arrays.npz"]), allow_pickle=False)
         state = _join_arrays(json.loads(members["state.json"]), arrays)
         router = make_router(str(metadata["router"]), **metadata["params"])
-        router.load_state(state)  # type: ignore[attr-defined]
+        router.spec_ = str(metadata.get("spec", metadata["router"]))  # type: ignore[attr-defined]
+        router.with_models(model_specs(metadata), np.array([float(m["mean_cost_usd"]) for m in metadata["models"]]))
+        load_into(router, state)
     except ArtifactError:
         raise
-    except (AcoError, KeyError, ValueError, TypeError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
+    except (AcoError, KeyError, ValueError, TypeError, AttributeError, json.JSONDecodeError,
+            zipfile.BadZipFile) as exc:
         raise ArtifactError(f"{path}: cannot rebuild the router from its state ({type(exc).__name__}: {exc})"
                             ) from None
-    router.models_ = tuple(names)
     return router, metadata

@@ -93,7 +93,8 @@ class ProfileConfig(BaseModel):
     default_budget_usd: float | None = Field(default=None, ge=0)
     verify_min_chars: int = Field(default=0, ge=0)  # a shorter answer is rejected and escalated
     sticky: bool = True
-    router: str = ""  # a `router.aco` artifact: its calibrated P(success) per task is the prior
+    router: str = ""  # a `router.aco` artifact served exactly as benchmarked (any registered router)
+    prior: str = ""  # a `router.aco` artifact whose P(success) per task is the prior of the rule above
     step_routing: bool = False  # per-step rule: cheap for search/read/plan/test/verify, routed model for edits
     protected_paths: list[str] = Field(default_factory=list)  # only edits naming these go strong (empty: all)
     step_sticky_turns: int = Field(default=2, ge=0)  # keep the routed model this many turns after an edit
@@ -167,8 +168,10 @@ def load_config(path: Path | str) -> AcoConfig:
 
 
 def _resolve_routers(config: AcoConfig, folder: Path) -> AcoConfig:
-    """Profile `router` paths made absolute, relative ones against the config file's folder."""
-    profiles = {name: p.model_copy(update={"router": str(folder / Path(p.router).expanduser())})
-                if p.router and not Path(p.router).expanduser().is_absolute() else p
+    """Profile `router` and `prior` paths made absolute, relative ones against the config file's folder."""
+    def resolved(path: str) -> str:
+        return str(folder / Path(path).expanduser()) if path and not Path(path).expanduser().is_absolute() else path
+
+    profiles = {name: p.model_copy(update={k: resolved(getattr(p, k)) for k in ("router", "prior") if getattr(p, k)})
                 for name, p in config.profiles.items()}
     return config.model_copy(update={"profiles": profiles})

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STEP_KINDS = ("plan", "search", "read", "edit", "test", "verify")
+ACTIONS = ("continue", "escalate", "verify", "stop")  # what a decision asks the environment to do next
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,12 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """A routing decision: the chosen model, why, and with what probability it was chosen."""
+    """A routing decision: the action, the model it concerns, why, and with what probability it was chosen.
+
+    `action` is one of `ACTIONS`: "continue" (run `model`, or keep running it), "escalate" (run the stronger
+    `model` after the current one), "verify" (check the latest result) or "stop" (end the task and keep the
+    result of `model`; with `give_up`, keep no result at all).
+    """
 
     task_id: str
     model: str
@@ -104,6 +110,14 @@ class Decision:
     step_kind: str = ""
     p_success_by_model: dict[str, float] = field(default_factory=dict)
     expected_cost_usd: float | None = None
+    action: str = "continue"
+    give_up: bool = False
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"action must be one of {ACTIONS}, got {self.action!r}")
+        if not 0.0 <= self.propensity <= 1.0:
+            raise ValueError(f"propensity must be in [0, 1], got {self.propensity}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ CASES = [
     (["route"], "Missing argument 'text'"),
     (["scale-export"], "Missing argument 'dataset'"),
     (["scale-train", "--workers", "2"], "Missing option '--outcomes'"),
+    (["replay-live", "routerbench-mbpp"], "Missing option '--router'"),
     (["nope"], "No such command 'nope'"),
 ]
 

@@ -82,3 +82,20 @@ def test_train_engine_dask_needs_parquet(outcomes: Path, tmp_path: Path) -> None
                                       "--out", str(tmp_path / "y.aco")])
     assert bad.exit_code != 0 and "--engine dask" in str(bad.exception)
     assert not (tmp_path / "x").exists()
+
+
+def test_train_any_router_on_a_holdout_then_route(data_dir: Path, tmp_path: Path) -> None:
+    """`aco train --router cascade --holdout split` fits on the train split only; `aco route` gives its first step."""
+    runner = CliRunner()
+    out = tmp_path / "cascade.aco"
+    result = runner.invoke(build_app(), ["train", "routerbench-mbpp", "--router", "cascade", "--holdout", "split",
+                                         "--out", str(out), "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "on 299 tasks" in result.output and "training part of" in " ".join(result.output.split())
+    routed = runner.invoke(build_app(), ["route", "--router", str(out), "--json", "Write a function", "--category",
+                                         "mbpp"])
+    decision = json.loads(routed.output)
+    assert decision["action"] == "continue" and decision["reason"].startswith("cascade (threshold ")
+    bad = runner.invoke(build_app(), ["train", "routerbench-mbpp", "--router", "oracle", "--out", str(out),
+                                      "--data-dir", str(data_dir)])
+    assert bad.exit_code != 0 and "evaluation-only" in str(bad.exception)

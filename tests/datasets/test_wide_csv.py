@@ -41,7 +41,7 @@ def test_train_and_test_concatenated(tmp_path: Path) -> None:
     assert list(table.tasks["text"]) == ["p1", "p2", "p3"]
     np.testing.assert_allclose(table.score, [[1, 0], [0, 1], [1, 1]])
     np.testing.assert_allclose(table.cost_usd[:, 1], 0.2)
-    assert table.signals["response"][0, 1] == "['s1-b']"
+    assert table.signals["response"][0, 1] == "s1-b"  # the recorded list literal, unwrapped like the prompt
     assert "oracle_model_to_route_to" not in table.tasks.columns
     assert [m.tier for m in table.models] == [1, 3]
 

@@ -52,3 +52,18 @@ def test_one_fold_is_the_whole_table() -> None:
 def test_bad_protocols_raise(n_tasks: int, folds: int, groups: np.ndarray | None, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         kfold_splits(n_tasks, folds, groups=groups)
+
+
+def test_holdout_split_uses_the_split_column_or_a_fold() -> None:
+    from aco.evaluation.protocol import holdout_split
+
+    marks = np.array(["train", "test", "train", "test", "train"])
+    by_column = holdout_split(marks, 5)
+    assert by_column.test.tolist() == [1, 3] and by_column.train.tolist() == [0, 2, 4]
+    fold = holdout_split(None, 20, "auto", seed=3)
+    assert np.array_equal(fold.test, kfold_splits(20, 5, 3)[0].test)
+    assert np.array_equal(holdout_split(marks, 20, "fold:2").test, kfold_splits(20, 5, 0)[2].test)
+    with pytest.raises(ValueError, match="split column"):
+        holdout_split(None, 5, "split")
+    with pytest.raises(ValueError, match="unknown holdout"):
+        holdout_split(marks, 5, "nope")

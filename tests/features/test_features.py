@@ -87,3 +87,26 @@ def test_one_request_gets_the_same_row_as_the_whole_table_and_missing_text_is_em
     empty = features.transform(pd.DataFrame({"text": [""], "category": [""], "source": [""]}))
     np.testing.assert_allclose(whole[len(tasks) - 2], empty[0], atol=1e-12)  # None/NaN read as ''
     assert np.isfinite(whole).all()
+
+
+def test_text_features_keep_the_sparse_product_arithmetic() -> None:
+    """The per-request fast path computes exactly what slicing and multiplying sparse matrices computed (saved
+    artifacts and published figures stay bit-identical)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from aco.features.text import HashedTextSVD
+
+    words = ["fix", "the", "bug", "in", "parser", "add", "a", "test", "for", "the", "cache", "race", "condition"]
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(3, 30)))) for _ in range(200)]
+    tasks = pd.DataFrame({"text": texts, "category": ""}, index=[f"t{i}" for i in range(200)])
+    svd = HashedTextSVD(n_components=8).fit(tasks)
+    vectorizer = HashingVectorizer(n_features=svd.n_hash, ngram_range=(1, 2), alternate_sign=False, norm=None)
+    assert svd.kept_ is not None and svd.idf_ is not None and svd.components_ is not None
+    counts = sparse.csr_matrix(vectorizer.transform(texts))[:, svd.kept_]
+    weighted = sparse.csr_matrix(counts.multiply(svd.idf_[None, :]))
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
+    reference = sparse.csr_matrix(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ weighted) @ svd.components_.T
+    assert np.array_equal(svd.transform(tasks), np.asarray(reference))
+    assert np.array_equal(svd.transform(tasks.iloc[[7]]), svd.transform(tasks)[[7]])

@@ -113,3 +113,29 @@ def test_base_alternatives_are_chosen_on_training_groups_and_saved(tmp_path: Pat
     assert isinstance(online, ShiftOrchestratorRouter) and online.base_spec_ in ("category-stats", "logreg")
     with pytest.raises(ConfigError, match="no base router"):
         ShiftRouter(base="|").fit(table)
+
+
+def test_online_router_learns_per_request_and_keeps_its_offsets_in_an_artifact(tmp_path: Path) -> None:
+    from aco.artifacts import load_router, save_router
+    from aco.records import Outcome
+    from aco.routers.decision import context_from_row
+
+    table = grouped_table(40)
+    held = table.tasks["category"] == "d"
+    train, test = table.subset(np.flatnonzero(~held)), table.subset(np.flatnonzero(held))
+    router = make_router("orchestrator-shift", temperature=1.0).fit(train)
+    for i in range(20):
+        context = context_from_row(test.tasks, i)
+        decision = router.decide(context)
+        j = router.models_.index(decision.model)
+        score = float(test.score[i, j])
+        router.learn_one(context, decision, Outcome(score=score, success=score > 0.5, cost_usd=0.01))
+    assert router.orchestrator_.offsets_["d"].n_obs == 20
+    assert decision.reason.startswith("out of distribution: group 'd'")
+    save_router(router, train, tmp_path / "loop.aco")
+    loaded, _ = load_router(tmp_path / "loop.aco")
+    assert isinstance(loaded, ShiftOrchestratorRouter)
+    np.testing.assert_allclose(loaded.orchestrator_.offsets_["d"].moments()[0],
+                               router.orchestrator_.offsets_["d"].moments()[0])
+    rest = test.subset(np.arange(20, 40)).task_set()
+    np.testing.assert_array_equal(loaded.route(rest).model_idx, router.route(rest).model_idx)

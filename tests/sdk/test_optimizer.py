@@ -10,14 +10,14 @@ from aco.config import load_config
 from aco.errors import ConfigError
 from aco.sdk import BudgetExceededError, Optimizer, UnknownProfileError
 from aco.store import OutcomeRecord, Store
-from tests.server.fakes import make_config, make_prior
+from tests.server.fakes import make_config, make_router
 
 
 @pytest.fixture
 def opt(tmp_path: Path) -> Optimizer:
     seen: list[OutcomeRecord] = []
     o = Optimizer(make_config(), Store.open(f"sqlite:///{tmp_path / 'aco.db'}"), on_outcome=seen.append,
-                  priors={"p": make_prior()})
+                  routers={"p": make_router()})
     o.seen = seen  # type: ignore[attr-defined]
     return o
 
@@ -53,15 +53,15 @@ def test_escalation_and_floors(opt: Optimizer) -> None:
 
 
 def test_reported_failures_move_the_estimate(opt: Optimizer) -> None:
-    before = opt.policy("p").p_success("easy")["m-small"]
+    before = float(opt.profile("p").router.p_success("easy")[0])  # type: ignore[attr-defined]
     for i in range(30):
         opt.record_outcome(OutcomeRecord(task_id=f"f{i}", model="m-small", score=0.0, success=False,
                                          category="easy"), profile="p")
-    after = opt.policy("p").p_success("easy")["m-small"]
+    after = float(opt.profile("p").router.p_success("easy")[0])  # type: ignore[attr-defined]
     assert after < before - 0.3
     assert opt.start_task(category="easy").route().model == "m-mid"
     opt.refresh_stats()  # the store holds the same counts, so a reload agrees
-    assert opt.policy("p").p_success("easy")["m-small"] == pytest.approx(after)
+    assert float(opt.profile("p").router.p_success("easy")[0])  # type: ignore[attr-defined] == pytest.approx(after)
 
 
 def test_budget_downgrade_then_refusal(opt: Optimizer) -> None:
@@ -93,8 +93,9 @@ def test_from_config_with_real_prior(tmp_path: Path, data_dir: Path, monkeypatch
     monkeypatch.setenv("ACO_DATA_DIR", str(data_dir))
     opt = Optimizer.from_config(Path(__file__).parents[2] / "examples" / "aco.toml",
                                 store_url=f"sqlite:///{tmp_path / 'aco.db'}")
-    policy = opt.policy("default")
-    assert "recorded tasks" in policy.prior.source
+    live = opt.profile("default")
+    assert live.source == "profile keys" and live.router.name == "category-beta"
+    assert live.router.counts_["mbpp"][0, 0] == 299  # type: ignore[attr-defined]  # the mbpp train split
     code = opt.start_task(category="mbpp").route()
     assert opt.config_catalog.get(code.model).tier >= 1  # the mbpp floor
     assert opt.start_task(category="arc-challenge").route().p_success > 0.5
@@ -104,9 +105,13 @@ def test_step_routing_counts_the_prompt_cache_a_switch_throws_away(tmp_path: Pat
     """A read step goes to the cheapest model for this call: on a long conversation whose prompt cache is warm on
     the strong model, staying there (cached input at 0.2 / 1M) is cheaper than moving to a model at half its
     fresh input price."""
+    import numpy as np
+    import pandas as pd
+
     from aco.config import AcoConfig
-    from aco.records import Usage
-    from aco.sdk import Prior
+    from aco.datasets.table import OutcomeTable
+    from aco.records import ModelSpec, Usage
+    from aco.routers.category_beta import CategoryBetaRouter
 
     config = AcoConfig.model_validate({
         "upstreams": [{"name": "u", "base_url": "http://x/v1"}],
@@ -115,8 +120,13 @@ def test_step_routing_counts_the_prompt_cache_a_switch_throws_away(tmp_path: Pat
                    {"name": "strong", "upstream": "u", "usd_per_mtok_input": 2.0, "usd_per_mtok_output": 12.0,
                     "usd_per_mtok_cached_input": 0.2, "typical_output_tokens": 100, "tier": 2}],
         "profiles": {"p": {"candidates": ["cheap", "strong"], "step_routing": True, "step_sticky_turns": 0}}})
-    prior = Prior({("*", "cheap"): (100, 20), ("*", "strong"): (100, 90)})  # only strong reaches P >= 0.7
-    opt = Optimizer(config, Store.open(f"sqlite:///{tmp_path / 'aco.db'}"), priors={"p": prior})
+    score = np.column_stack([np.arange(100) < 20, np.arange(100) < 90]).astype(float)  # only strong reaches 0.7
+    tasks = pd.DataFrame({"category": [""] * 100}, index=[f"t{i}" for i in range(100)])
+    table = OutcomeTable(name="prior", tasks=tasks,
+                         models=(ModelSpec("cheap", tier=0), ModelSpec("strong", tier=2)), score=score,
+                         cost_usd=np.tile([0.0005, 0.0012], (100, 1)))
+    rule = CategoryBetaRouter(threshold=0.7, cost_usd={"cheap": 0.0005, "strong": 0.0012}).fit(table)
+    opt = Optimizer(config, Store.open(f"sqlite:///{tmp_path / 'aco.db'}"), routers={"p": rule})
     task = opt.start_task("fix it", task_id="warm")
     edit = task.route("edit", {"action": "sed -i s/a/b/ x.py", "prompt_tokens": 48_000})
     assert edit.model == "strong"  # edits go to the routed model

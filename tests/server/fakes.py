@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 
 from aco.config import AcoConfig
-from aco.sdk.policy import Prior
+from aco.datasets.table import OutcomeTable
+from aco.records import ModelSpec
+from aco.routers.category_beta import CategoryBetaRouter
 
 MODELS = {"m-small": (0, 0.001), "m-mid": (1, 0.002), "m-big": (3, 0.01)}
 
@@ -26,11 +29,20 @@ def make_config(**profile: Any) -> AcoConfig:
     })
 
 
-def make_prior() -> Prior:
-    """m-small is good at 'easy', only m-big is good at 'hard'."""
-    return Prior({("easy", "m-small"): (100, 90), ("easy", "m-mid"): (100, 92), ("easy", "m-big"): (100, 95),
-                  ("hard", "m-small"): (100, 10), ("hard", "m-mid"): (100, 30), ("hard", "m-big"): (100, 80)},
-                 "test prior")
+def make_router(**params: Any) -> CategoryBetaRouter:
+    """The test profile's rule (threshold 0.7, tier floor 3 for 'secure') fitted on 100 'easy' tasks (m-small,
+    m-mid, m-big solve 90, 92, 95) and 100 'hard' ones (10, 30, 80): m-small is good at 'easy', only m-big at
+    'hard'."""
+    solved = {"easy": (90, 92, 95), "hard": (10, 30, 80)}
+    categories = [c for c in solved for _ in range(100)]
+    score = np.array([[float(i % 100 < n) for n in solved[c]] for i, c in enumerate(categories)])
+    table = OutcomeTable(name="test prior", tasks=pd.DataFrame({"category": categories},
+                                                               index=[f"t{i}" for i in range(len(categories))]),
+                         models=tuple(ModelSpec(name=n, tier=t) for n, (t, _) in MODELS.items()), score=score,
+                         cost_usd=np.tile([c for _, c in MODELS.values()], (len(categories), 1)))
+    rule = {"threshold": 0.7, "prior_weight": 2.0, "floors": {"secure": 3},
+            "cost_usd": {n: c for n, (_, c) in MODELS.items()}, **params}
+    return CategoryBetaRouter(**rule).fit(table)
 
 
 class _Stalling(httpx.AsyncByteStream):

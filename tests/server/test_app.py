@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from aco.server.app import create_app
 from aco.store import Store
-from tests.server.fakes import FakeUpstream, make_config, make_prior
+from tests.server.fakes import FakeUpstream, make_config, make_router
 
 KEY = "test-admin-key"
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -30,7 +30,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def _client(store: Store, fake: FakeUpstream, **profile: Any) -> TestClient:
     app = create_app(make_config(**profile), transport=fake.transport(), store=store, admin_key=KEY,
-                     priors={"p": make_prior()})
+                     routers={"p": make_router()})
     return TestClient(app)
 
 
@@ -143,7 +143,7 @@ def test_settled_decision_carries_cost_usage_and_counterfactual(store: Store) ->
 def test_concurrent_requests_never_overspend_one_budget(any_store: Store) -> None:
     store = any_store
     app = create_app(make_config(), transport=FakeUpstream().transport(), store=store, admin_key=KEY,
-                     priors={"p": make_prior()})
+                     routers={"p": make_router()})
 
     async def run() -> list[int]:
         transport = httpx.ASGITransport(app=app)

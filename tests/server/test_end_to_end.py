@@ -11,8 +11,8 @@ import openai
 import pandas as pd
 import pytest
 
+from aco.datasets.routerbench import unwrap_prompt
 from aco.server.launch import free_port, start, stop, write_config
-from aco.server.replay_upstream import prompt_text
 from aco.store import Store
 
 KEY = "e2e-admin-key"
@@ -43,7 +43,7 @@ def _prompts(data_dir: Path, per_file: int) -> list[tuple[str, str]]:
     out = []
     for name, category in FILES.items():
         frame = pd.read_csv(data_dir / "routerbench" / f"{name}_test.csv", nrows=per_file)
-        out += [(prompt_text(p), category) for p in frame["prompt"]]
+        out += [(unwrap_prompt(p), category) for p in frame["prompt"]]
     return out
 
 

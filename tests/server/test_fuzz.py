@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from aco.server.app import create_app
 from aco.store import Store
-from tests.server.fakes import FakeUpstream, make_config, make_prior
+from tests.server.fakes import FakeUpstream, make_config, make_router
 
 KEY = "fuzz-key"
 _json = st.recursive(
@@ -43,7 +43,7 @@ def test_no_input_gets_a_500() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{Path(tmp) / 'fuzz.db'}")
         app = create_app(make_config(), transport=FakeUpstream({"m-mid": "500"}).transport(), store=store,
-                         admin_key=KEY, priors={"p": make_prior()})
+                         admin_key=KEY, routers={"p": make_router()})
         with TestClient(app, raise_server_exceptions=False) as client:
 
             @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))

@@ -20,8 +20,8 @@ import httpx
 import pandas as pd
 import pytest
 
+from aco.datasets.routerbench import unwrap_prompt
 from aco.server.launch import free_port, start, stop, write_config
-from aco.server.replay_upstream import prompt_text
 from aco.store import Store
 
 KEY = "replicas-admin-key"
@@ -77,7 +77,7 @@ class Call:
 
 def _prompts(data_dir: Path, n: int) -> list[str]:
     frame = pd.read_csv(data_dir / "routerbench" / "arc_challenge_test.csv", nrows=n)
-    return [prompt_text(p) for p in frame["prompt"]]
+    return [unwrap_prompt(p) for p in frame["prompt"]]
 
 
 def _chat(base: str, task_id: str, category: str, prompt: str) -> Call:

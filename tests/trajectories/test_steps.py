@@ -45,3 +45,14 @@ def test_protected_only_policy_sends_other_edits_cheap() -> None:
     assert policy.wants_strong("edit", "sed -i s/a/b/ django/core/handlers.py")
     assert not policy.wants_strong("edit", "sed -i s/a/b/ docs/index.py")
     assert not policy.wants_strong("read", "cat django/core/handlers.py")
+
+
+def test_step_is_the_rule_route_applies() -> None:
+    policy = StepPolicy(sticky_turns=2)
+    kinds = ["read", "edit", "read", "search", "read", "edit"]
+    actions = ["cat a.py", "sed -i s/x/y/ a.py", "cat a.py", "grep x", "cat b.py", "sed -i s/1/2/ b.py"]
+    hold, live = 0, []
+    for kind, action in zip(kinds, actions, strict=True):
+        strong, hold = policy.step(kind, action, hold)
+        live.append(strong)
+    assert live == policy.route(kinds, actions).tolist() == [False, True, True, True, False, True]

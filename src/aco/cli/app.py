@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "aco.cli.feedback",
     "aco.cli.train",
     "aco.cli.scale",
+    "aco.cli.parity",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -152,22 +153,31 @@ def evaluate_log(
     seed: Annotated[int, typer.Option()] = 0,
     interval: IntervalOption = "studentized",
     cross_fit: CrossFitOption = True,
+    profile: Annotated[str | None, typer.Option(
+        help="Only decisions of this profile (a proxy's store holds every profile's log).")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """IPS, SNIPS and DR estimates (95% bootstrap CIs) of a target policy's success and cost from a log."""
+    """IPS, SNIPS and DR estimates (95% bootstrap CIs) of a target policy's success and cost from a log: one written
+    by `aco log-stream`, or a live proxy's own store (an outcome reported without its decision id belongs to the
+    task's last decision)."""
     from aco.evaluation.ope import Log, coverage_rows, evaluate_policy, target_actions
+    from aco.routers.production import logged_outcomes
     from aco.store import Store
 
     _check_interval(interval)
     table = load_table(dataset, data_dir)
     store = Store.open(log)
     try:
-        decisions = {d.decision_id: d for d in store.decisions()}
-        outcomes = [o for o in store.outcomes() if o.decision_id in decisions]
+        linked = [item for item in logged_outcomes(store) if item.decision is not None
+                  and (profile is None or item.decision.profile == profile)]
     finally:
         store.close()
+    decisions = {str(item.decision.decision_id): item.decision for item in linked if item.decision is not None}
+    outcomes = [replace(item.outcome, decision_id=item.decision.decision_id) for item in linked
+                if item.decision is not None]
     if not outcomes:
-        raise AcoError(f"{log}: no outcome is linked to a logged decision")
+        where = f" of profile {profile!r}" if profile else ""
+        raise AcoError(f"{log}: no outcome is linked to a logged decision{where}")
     position = {t: i for i, t in enumerate(table.task_ids)}
     missing = [o.task_id for o in outcomes if o.task_id not in position]
     if missing:

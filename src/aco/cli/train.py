@@ -52,24 +52,36 @@ def _train_on_dask(dataset: str | None, outcomes: Path | None, scheduler: str | 
 def train(
     dataset: Annotated[str | None, typer.Argument(help="Dataset name (see `aco datasets list`).")] = None,
     outcomes: Annotated[Path | None, typer.Option(help="Your own outcomes CSV/JSONL instead.")] = None,
-    router: Annotated[str, typer.Option(help="Router spec: gbdt, knn, category-stats, logreg, mf, hybrid, "
-                                             "gbdt:utility, ...")] = "gbdt",
+    router: Annotated[str, typer.Option(help="Any registered router spec: gbdt, knn, category-stats, logreg, mf, "
+                                             "hybrid, gbdt:utility, cascade, category-beta, thompson, "
+                                             "orchestrator:gbdt, value-head, ... (see `aco bench`)")] = "gbdt",
     target_success: Annotated[float | None, typer.Option(help="Conformal policy: certified success target.")] = None,
     lam: Annotated[float | None, typer.Option("--lambda", help="Utility policy: P - lambda x relative cost.")] = None,
     out: Annotated[Path, typer.Option(help="Artifact to write.")] = Path("router.aco"),
+    holdout: Annotated[str | None, typer.Option(help="Fit only on the training part of a held-out split: split "
+                                                     "(the table's split column), fold:K (fold K of 5, seed 0) or "
+                                                     "auto; `aco replay-live --holdout` checks it on the rest.")]
+    = None,
+    from_store: Annotated[str | None, typer.Option(
+        "--from-store", help="Learn from a proxy's decision log instead (store URL: sqlite:///aco.db or "
+                             "postgresql+psycopg://...): routers that learn online only.")] = None,
     data_dir: DataDirOption = None,
     engine: Annotated[str, typer.Option(help="local (fit a router here) or dask (LightGBM's Dask estimator on "
                                              "a Parquet folder from `aco scale-export`; writes a booster).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="--engine dask: scheduler address "
                                                        "(default: a LocalCluster).")] = None,
 ) -> None:
-    """Fit a router on ALL the given outcomes and save it as a versioned, pickle-free artifact."""
+    """Fit a router on the given outcomes (ALL of them unless --holdout) and save it as a versioned, pickle-free
+    artifact that `aco serve` serves exactly (`router = "x.aco"` in a profile)."""
     from aco.artifacts import save_router
     from aco.datasets.registry import load_dataset
     from aco.routers.registry import make_router
 
+    if from_store is not None:
+        _train_from_store(router, from_store, out, dataset is not None or outcomes is not None or holdout is not None)
+        return
     if (dataset is None) == (outcomes is None):
-        raise AcoError("give exactly one of DATASET or --outcomes FILE")
+        raise AcoError("give exactly one of DATASET, --outcomes FILE or --from-store URL")
     if engine == "dask":
         _train_on_dask(dataset, outcomes, scheduler, out,
                        router != "gbdt" or target_success is not None or lam is not None)
@@ -80,34 +92,65 @@ def train(
         raise AcoError("--scheduler needs --engine dask")
     source = str(outcomes) if outcomes is not None else str(dataset)
     table = load_dataset(source, data_dir if data_dir is not None else AcoSettings().data_dir)
+    if holdout is not None:
+        table = table.subset(_holdout(table, holdout).train)
     spec, params = _router_params(router, target_success, lam)
     fitted = make_router(spec, **params).fit(table)
     metadata = save_router(fitted, table, out, dataset=source)
     console = Console()
-    console.print(f"trained {spec} on {table.n_tasks} tasks x {table.n_models} models of {source}")
-    console.print(f"policy: {json.dumps(metadata['policy'])}")
+    part = f" (training part of holdout {holdout})" if holdout is not None else ""
+    console.print(f"trained {spec} on {table.n_tasks} tasks x {table.n_models} models of {source}{part}")
+    console.print(f"policy: {json.dumps(metadata['policy'], default=str)}")
     console.print(f"wrote {out}")
 
 
-def _decision(router: Any, metadata: dict[str, Any], text: str, category: str, source: str) -> dict[str, Any]:
-    from aco.artifacts import model_specs
-    from aco.datasets.table import TaskSet
+def _holdout(table: Any, spec: str) -> Any:
+    from aco.evaluation.protocol import holdout_split
 
+    column = table.tasks["split"].to_numpy() if "split" in table.tasks.columns else None
+    try:
+        return holdout_split(column, table.n_tasks, spec)
+    except ValueError as exc:
+        raise AcoError(f"--holdout: {exc}") from None
+
+
+def _train_from_store(router: str, url: str, out: Path, data_given: bool) -> None:
+    from aco.artifacts import save_router
+    from aco.routers.production import learn_from_store, logged_outcomes
+    from aco.store import Store
+
+    if data_given:
+        raise AcoError("--from-store learns from the store's log: give no DATASET, --outcomes or --holdout")
+    store = Store.open(url)
+    try:
+        fitted = learn_from_store(router, store)
+        n_outcomes = len(logged_outcomes(store))
+    finally:
+        store.close()
+    from aco.datasets.table import OutcomeTable
+
+    empty = OutcomeTable(name=f"log {url}", tasks=pd.DataFrame({"category": []}, index=pd.Index([], dtype=str)),
+                         models=fitted.model_specs_, score=np.zeros((0, len(fitted.models_))),
+                         cost_usd=np.zeros((0, len(fitted.models_))))
+    save_router(fitted, empty, out, dataset=f"decision log {url} ({n_outcomes} outcomes)")
+    Console().print(f"trained {router} on {n_outcomes} logged outcomes of {url} over {list(fitted.models_)}")
+    Console().print(f"wrote {out}")
+
+
+def _decision(router: Any, metadata: dict[str, Any], text: str, category: str, source: str) -> dict[str, Any]:
+    """One `Router.decide` for the task, with P(success) and the training mean cost per candidate."""
+    from aco.artifacts import model_specs
+    from aco.routers.decision import TaskContext
+
+    decision = router.decide(TaskContext(text=text, category=category, source=source))
     models = model_specs(metadata)
-    tasks = pd.DataFrame({"text": [text], "category": [category], "source": [source], "group": [""]},
-                         index=pd.Index(["request"], name="task_id"))
-    routing = router.route(TaskSet(tasks=tasks, models=models))
-    chosen = int(routing.model_idx[0])
-    p = np.full(len(models), np.nan) if routing.p_success is None else np.asarray(routing.p_success)[0]
-    cost = np.array([m["mean_cost_usd"] for m in metadata["models"]])
-    if hasattr(router, "estimator_"):
-        cost = router.estimator_.expected_cost_usd(router.features_.transform(tasks))[0]
+    cost = {m["name"]: float(m["mean_cost_usd"]) for m in metadata["models"]}
+    p = decision.p_success_by_model
     return {
-        "model": models[chosen].name, "p_success": None if np.isnan(p[chosen]) else float(p[chosen]),
-        "expected_cost_usd": float(cost[chosen]),
-        "reason": routing.reasons[0] if routing.reasons else "",
-        "candidates": [{"model": m.name, "tier": m.tier, "p_success": None if np.isnan(pj) else float(pj),
-                        "expected_cost_usd": float(c)} for m, pj, c in zip(models, p, cost, strict=True)],
+        "model": decision.model, "p_success": decision.p_success, "action": decision.action,
+        "expected_cost_usd": cost[decision.model], "reason": decision.reason, "propensity": decision.propensity,
+        "candidates": [{"model": m.name, "tier": m.tier, "p_success": p.get(m.name),
+                        "expected_cost_usd": cost[m.name]} for m in models],
     }
 
 

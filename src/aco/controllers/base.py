@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from aco.datasets.table import OutcomeTable
-from aco.routers.base import Routing
+from aco.routers.base import Router, Routing
+from aco.routers.decision import Run, TaskContext, context_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class ControllerState:
     runs: list[int] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     verdicts: list[float] = field(default_factory=list)
+    context: TaskContext | None = None  # the task as the per-request API sees it (set by the environment)
 
 
 class Controller(ABC):
@@ -120,7 +122,7 @@ def replay_controller(controller: Controller, table: OutcomeTable, verify_cost_u
     actions = np.zeros(n, dtype=int)
     texts = sub.tasks["text"].tolist()
     for i in range(n):
-        state = ControllerState(task_index=i, text=texts[i])
+        state = ControllerState(task_index=i, text=texts[i], context=context_from_row(sub.tasks, i))
         for _ in range(controller.max_steps):
             action = controller.decide(state)
             actions[i] += 1
@@ -158,3 +160,28 @@ class ChainController(Controller):
         if state.verdicts[-1] >= self.threshold or len(state.runs) == len(self.chain):
             return Stop()
         return Escalate(self.chain[len(state.runs)])
+
+
+class RouterController(Controller):
+    """A router's per-request decisions (`Router.decide`) as a controller: the same decisions drive replay
+    (`replay_controller`, every run paid) and the live proxy (real upstream calls)."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def decide(self, state: ControllerState) -> Action:
+        if state.context is None:
+            raise ValueError("RouterController needs the task's context (ControllerState.context)")
+        if state.runs and not self.router.multi_step:
+            return Stop()  # a single-step router decided once; its run is the result
+        names = self.router.models_
+        runs = tuple(Run(names[o.model], o.signals) for o in state.observations)
+        decision = self.router.decide(replace(state.context, runs=runs))
+        model = names.index(decision.model)
+        if decision.action == "stop":
+            return Stop(give_up=decision.give_up)
+        if decision.action == "verify":
+            return Verify()
+        if state.runs and model == state.runs[-1]:
+            return Stop()  # continuing the model that already ran: its result is final here
+        return Escalate(model) if state.runs else Continue(model)

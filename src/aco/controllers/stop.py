@@ -1,10 +1,19 @@
-"""Stop rules: give up (or hand to a human) when the expected value of continuing is below its expected cost."""
+"""Value rules of multi-step control: escalate when the strong model is worth its extra cost, stop (give up, or
+hand to a human) when the expected value of continuing is below its expected cost."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+
+def should_escalate(p_cheap: np.ndarray, p_strong: np.ndarray | float, extra_cost_usd: np.ndarray | float,
+                    value_usd: float) -> np.ndarray:
+    """(n,) bool: switch to the strong model where P(cheap) x value < P(strong) x value - the extra cost of
+    switching (the value rule of escalate-at-K)."""
+    p = np.asarray(p_cheap, dtype=float)
+    return np.asarray(p * value_usd < np.asarray(p_strong, dtype=float) * value_usd - np.asarray(extra_cost_usd))
 
 
 def should_stop(p_success: np.ndarray, value_usd: float, remaining_cost_usd: np.ndarray | float) -> np.ndarray:

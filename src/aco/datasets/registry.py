@@ -30,6 +30,12 @@ from aco.errors import DataError
 OUTCOME_FILE_SUFFIXES = (".csv", ".jsonl")
 
 
+def _load_lm32b_sonnet(data_dir: Path) -> OutcomeTable:
+    from aco.trajectories.pairs import load_pair_table  # imported late: trajectories read datasets modules
+
+    return load_pair_table(data_dir, "lm32b-sonnet")
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """A dataset aco knows: how to load it from the data directory, and what it is."""
@@ -58,6 +64,9 @@ _SPECS = (
                 "share)", routellm.load_gsm8k),
     DatasetSpec("routellm-mtbench", "RouteLLM MT-Bench: 72 questions x Mixtral-8x7B/GPT-4-1106, GPT-4 grade / 10 "
                 "(cost = strong-call share)", routellm.load_mtbench),
+    DatasetSpec("swebench-lm32b-sonnet", "SWE-bench Verified, SWE-agent 1.0.1: the 332 tasks with SWE-agent-LM-32B "
+                "turns x (SWE-agent-LM-32B, Claude 4 Sonnet), resolved and USD per run, the cheap run's first 6 turns",
+                _load_lm32b_sonnet),
 )
 _BY_NAME = {spec.name: spec for spec in _SPECS}
 DATASETS: tuple[str, ...] = tuple(_BY_NAME)

@@ -29,7 +29,8 @@ BENCHMARKS = {"routerbench-arc": "arc_challenge", "routerbench-mbpp": "mbpp",
 
 
 def unwrap_prompt(raw: str) -> str:
-    """The text of a prompt stored as a Python list literal ("['...']"); the raw string if it is not one."""
+    """The text of a prompt or response cell stored as a Python list literal ("['...']"); the raw string if it is
+    not one."""
     if not raw.startswith("["):
         return raw
     try:
@@ -100,7 +101,8 @@ def load_wide_csv(paths: Sequence[Path | str], name: str, *, source: str = "rout
     responses = np.empty((len(wide), len(models)), dtype=object)
     for j, m in enumerate(models):
         column = m + RESPONSE_SUFFIX
-        responses[:, j] = wide[column].fillna("").to_numpy() if column in wide.columns else ""
+        cells = wide[column].fillna("").tolist() if column in wide.columns else [""] * len(wide)
+        responses[:, j] = [unwrap_prompt(str(c)) for c in cells]  # the text a live call would return
     text = [unwrap_prompt(str(p)) for p in wide["prompt"].fillna("")]
     tasks = pd.DataFrame({"text": text, "category": wide["eval_name"].to_numpy(), "source": source,
                           "group": wide.index.to_numpy(), "split": wide["split"].to_numpy()},

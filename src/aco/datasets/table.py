@@ -22,6 +22,7 @@ REQUIREMENTS = {
     "run_signals": "observable run signals (e.g. api_calls, response)",
     "numeric_signals": "numeric run signals (e.g. api_calls)",
     "responses": "recorded model responses",
+    "turns": "the cheap run's turns (task column `turns`, e.g. swebench-lm32b-sonnet)",
 }
 """What a router may need a table to carry (see `Router.requires`), and how to say it."""
 
@@ -147,6 +148,7 @@ class OutcomeTable:
             "run_signals": bool(observable),
             "numeric_signals": any(v.dtype.kind in "fiub" for v in observable.values()),
             "responses": any(v.dtype.kind not in "fiub" for v in observable.values()),
+            "turns": "turns" in self.tasks.columns,
         }[requirement]
         if present:
             return None

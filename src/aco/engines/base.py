@@ -95,12 +95,18 @@ def _merge_decisions(decisions: Sequence[Decisions], parts: Sequence[FoldRun], n
                      n_models: int) -> Decisions:
     model_idx = np.full(n_tasks, -1, dtype=int)
     paid = np.zeros((n_tasks, n_models), dtype=bool)
+    extra = np.zeros(n_tasks) if any(d.extra_cost_usd is not None for d in decisions) else None
+    no_result = np.zeros(n_tasks, dtype=bool) if any(d.no_result is not None for d in decisions) else None
     for part, d in zip(parts, decisions, strict=True):
         model_idx[part.rows] = d.model_idx
         paid[part.rows] = d.paid
+        if extra is not None and d.extra_cost_usd is not None:
+            extra[part.rows] = d.extra_cost_usd
+        if no_result is not None and d.no_result is not None:
+            no_result[part.rows] = d.no_result
     if (model_idx < 0).any():
         raise RuntimeError("some tasks were never routed: the folds do not cover the table")
-    return Decisions(model_idx, paid)
+    return Decisions(model_idx, paid, extra, no_result)
 
 
 def merge_fold_runs(parts: Sequence[FoldRun], n_tasks: int, n_models: int) -> RouterRun:

@@ -52,3 +52,30 @@ def kfold_splits(n_tasks: int, folds: int = 5, seed: int = 0, groups: np.ndarray
             load[target] += sizes[g]
         fold_of = group_fold[inverse]
     return [Split(k, np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(folds)]
+
+
+HOLDOUTS = ("auto", "split", "fold")
+
+
+def holdout_split(split_column: np.ndarray | None, n_tasks: int, spec: str = "auto", seed: int = 0) -> Split:
+    """One train/test split for training an artifact and checking it live on the held-out tasks.
+
+    `split`: the table's own split column (test = rows marked "test", train = the rest); `fold:K` (or `fold`):
+    fold K (default 0) of the protocol's 5-fold split with `seed`; `auto`: `split` where the table has test rows,
+    else `fold:0`.
+    """
+    name, _, arg = spec.partition(":")
+    marks = None if split_column is None else np.asarray(split_column).astype(str)
+    if name == "auto":
+        name = "split" if marks is not None and (marks == "test").any() and (marks != "test").any() else "fold"
+    if name == "split":
+        if marks is None or not (marks == "test").any() or not (marks != "test").any():
+            raise ValueError("holdout 'split' needs a split column with test rows and other rows")
+        return Split(0, np.flatnonzero(marks != "test"), np.flatnonzero(marks == "test"))
+    if name == "fold":
+        fold = int(arg) if arg else 0
+        splits = kfold_splits(n_tasks, 5, seed)
+        if not 0 <= fold < len(splits):
+            raise ValueError(f"holdout fold {fold} is not one of 0..{len(splits) - 1}")
+        return splits[fold]
+    raise ValueError(f"unknown holdout {spec!r}: use auto, split or fold:K")

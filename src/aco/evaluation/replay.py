@@ -19,18 +19,23 @@ from aco.routers.base import Router, Routing
 
 @dataclass(frozen=True)
 class Decisions:
-    """Per-task decisions over a whole table: final model and the paid runs."""
+    """Per-task decisions over a whole table: final model, the paid runs, extra USD paid (partial runs) and the
+    tasks whose result was not kept (abstained or given up)."""
 
     model_idx: np.ndarray
     paid: np.ndarray
+    extra_cost_usd: np.ndarray | None = None
+    no_result: np.ndarray | None = None
 
     def score(self, table: OutcomeTable) -> np.ndarray:
-        """Realised score per task."""
-        return np.asarray(table.score[np.arange(table.n_tasks), self.model_idx])
+        """Realised score per task (0 where no result was kept)."""
+        got = np.asarray(table.score[np.arange(table.n_tasks), self.model_idx])
+        return got if self.no_result is None else np.where(self.no_result, 0.0, got)
 
     def cost_usd(self, table: OutcomeTable) -> np.ndarray:
-        """Realised cost per task: every paid run."""
-        return np.asarray((self.paid * table.cost_usd).sum(axis=1))
+        """Realised cost per task: every paid run plus any extra (partial runs)."""
+        cost = np.asarray((self.paid * table.cost_usd).sum(axis=1))
+        return cost if self.extra_cost_usd is None else cost + self.extra_cost_usd
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class _Collector:
     def __init__(self, n_tasks: int, n_models: int) -> None:
         self.model_idx = np.full(n_tasks, -1, dtype=int)
         self.paid = np.zeros((n_tasks, n_models), dtype=bool)
+        self.extra_cost_usd: np.ndarray | None = None
+        self.no_result: np.ndarray | None = None
         self.p_success: np.ndarray | None = None
         self.propensity: np.ndarray | None = None
         self.reasons: list[str] | None = None
@@ -73,6 +80,14 @@ class _Collector:
         n_tasks = len(self.model_idx)
         self.model_idx[rows] = routing.model_idx
         self.paid[rows] = routing.paid(self.n_models)
+        if routing.extra_cost_usd is not None:
+            if self.extra_cost_usd is None:
+                self.extra_cost_usd = np.zeros(n_tasks)
+            self.extra_cost_usd[rows] = routing.extra_cost_usd
+        if routing.abstain is not None:
+            if self.no_result is None:
+                self.no_result = np.zeros(n_tasks, dtype=bool)
+            self.no_result[rows] = np.asarray(routing.abstain, dtype=bool)
         if routing.p_success is not None:
             if self.p_success is None:
                 self.p_success = np.full((n_tasks, self.n_models), np.nan)
@@ -90,7 +105,9 @@ class _Collector:
     def decisions(self) -> Decisions:
         if (self.model_idx < 0).any():
             raise RuntimeError("some tasks were never routed: the splits do not cover the table")
-        return Decisions(self.model_idx.copy(), self.paid.copy())
+        return Decisions(self.model_idx.copy(), self.paid.copy(),
+                         None if self.extra_cost_usd is None else self.extra_cost_usd.copy(),
+                         None if self.no_result is None else self.no_result.copy())
 
 
 def _check_routing(routing: Routing, n_tasks: int, n_models: int, label: str) -> None:

@@ -86,11 +86,32 @@ class HashedTextSVD:
         self.components_: np.ndarray | None = None
 
     def _weighted(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
-        """Kept-bucket counts times IDF, L2-normalised per task."""
+        """Kept-bucket counts times IDF, L2-normalised per task.
+
+        The kept buckets are picked by filtering each row's entries through a bucket -> position table and scaled
+        elementwise (no sparse slicing or diagonal products: their per-call cost is what one request paid), with the
+        very arithmetic of those products (bit-identical features). One code path for one request and a whole table,
+        so a request's row is bit-identical to its row in the table."""
         assert self.kept_ is not None and self.idf_ is not None
-        weighted = sparse.csr_matrix(counts[:, self.kept_].multiply(self.idf_[None, :]))
+        position = self.__dict__.get("_position")
+        if position is None:
+            position = np.full(self.n_hash, -1, dtype=np.int64)
+            position[self.kept_] = np.arange(len(self.kept_))
+            self._position = position
+        where = position[counts.indices]
+        keep = where >= 0
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))[keep]
+        data = counts.data[keep] * self.idf_[where[keep]]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=counts.shape[0]))])
+        weighted = sparse.csr_matrix((data, where[keep], indptr), shape=(counts.shape[0], len(self.kept_)))
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
-        return sparse.csr_matrix(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ weighted)
+        scaled = weighted.data * (1.0 / np.maximum(norms, 1e-12))[rows]
+        # each row's entries in reverse, the order a sparse diagonal product leaves them in: the SVD projection then
+        # sums in the same order as the features every saved artifact and published figure was computed with
+        reverse = np.repeat(indptr[:-1] + indptr[1:] - 1, np.diff(indptr)) - np.arange(len(scaled))
+        out = sparse.csr_matrix((scaled[reverse], weighted.indices[reverse], indptr), shape=weighted.shape)
+        out.has_sorted_indices = False
+        return out
 
     def _fit_weighted(self, tasks: pd.DataFrame) -> sparse.csr_matrix:
         counts = hashed_counts(task_texts(tasks), self.n_hash)
@@ -138,7 +159,8 @@ class HashedTextSVD:
         out = cls(int(state["n_components"]), int(state["n_hash"]), int(state["max_buckets"]), int(state["seed"]))
         out.kept_ = np.asarray(state["kept"], dtype=np.int64)
         out.idf_ = np.asarray(state["idf"], dtype=float)
-        out.components_ = np.asarray(state["components"], dtype=float).reshape(-1, len(out.kept_))
+        components = np.asarray(state["components"], dtype=float)
+        out.components_ = components.reshape(-1, len(out.kept_)) if len(out.kept_) else np.zeros((0, 0))
         if len(out.idf_) != len(out.kept_) or (len(out.kept_) and out.kept_.max() >= out.n_hash):
             raise ValueError("text feature state is inconsistent (kept buckets vs IDF / hash size)")
         return out

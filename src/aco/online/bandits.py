@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -118,6 +119,13 @@ class Bandit(ABC):
     def _learn(self, context: BanditContext, arm: int, reward: float) -> None:
         """Hook: update internal state (Thompson keeps its evidence in Memory, so it has none)."""
 
+    def to_state(self) -> dict[str, Any]:
+        """Learned state (counts; LinUCB adds its regressions) as JSON values and arrays."""
+        return {"n_decisions": self.n_decisions, "n_updates": self.n_updates}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.n_decisions, self.n_updates = int(state["n_decisions"]), int(state["n_updates"])
+
 
 @dataclass
 class ThompsonSampling(Bandit):
@@ -211,6 +219,14 @@ class LinUCB(Bandit):
         self._a_inv = np.tile(np.linalg.inv(gram), (n_arms, 1, 1))
         self._b = (x.T @ r).T.copy()
         self.n_updates += r.size
+
+    def to_state(self) -> dict[str, Any]:
+        return {**super().to_state(), "a_inv": self._a_inv, "b": self._b}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self._a_inv = None if state["a_inv"] is None else np.asarray(state["a_inv"], float)
+        self._b = None if state["b"] is None else np.asarray(state["b"], float)
 
     def _learn(self, context: BanditContext, arm: int, reward: float) -> None:
         x = np.asarray(context.features, dtype=float)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -144,3 +144,37 @@ class InMemoryMemory:
 
     def outcomes(self) -> list[Experience]:
         return list(self._outcomes)
+
+    def to_state(self) -> dict[str, Any]:
+        """The outcomes as arrays (features as a sparse CSR matrix; decisions are not kept): an artifact's copy."""
+        out = self._outcomes
+        names = {"task": sorted({e.task_id for e in out}), "category": sorted({e.category for e in out}),
+                 "model": sorted({e.model for e in out}), "verifier": sorted({e.verifier for e in out})}
+        codes = {key: np.array([values.index(getattr(e, "task_id" if key == "task" else key)) for e in out],
+                               dtype=np.int64) for key, values in names.items()}
+        indptr, indices, data = [0], [], []
+        for e in out:
+            for key, value in e.features.items():
+                indices.append(int(key[1:]))
+                data.append(value)
+            indptr.append(len(indices))
+        return {"n_features": self.n_features, "names": names, "codes": codes,
+                "score": np.array([e.score for e in out]), "success": np.array([e.success for e in out]),
+                "cost_usd": np.array([e.cost_usd for e in out]), "indptr": np.array(indptr, dtype=np.int64),
+                "indices": np.array(indices, dtype=np.int64), "data": np.array(data, dtype=float)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> InMemoryMemory:
+        """A memory holding the outcomes `to_state` wrote."""
+        memory = cls(int(state["n_features"]))
+        names, codes = state["names"], state["codes"]
+        indptr, indices, data = state["indptr"], state["indices"], state["data"]
+        for i in range(len(state["score"])):
+            lo, hi = int(indptr[i]), int(indptr[i + 1])
+            memory.record_outcome(Experience(
+                task_id=str(names["task"][codes["task"][i]]), category=str(names["category"][codes["category"][i]]),
+                model=str(names["model"][codes["model"][i]]), score=float(state["score"][i]),
+                success=bool(state["success"][i]), cost_usd=float(state["cost_usd"][i]),
+                verifier=str(names["verifier"][codes["verifier"][i]]),
+                features={f"f{int(j)}": float(v) for j, v in zip(indices[lo:hi], data[lo:hi], strict=True)}))
+        return memory

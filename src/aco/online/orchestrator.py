@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,8 @@ def task_features(tasks: pd.DataFrame, n_features: int = 256) -> np.ndarray:
     """
     from sklearn.feature_extraction.text import HashingVectorizer
 
+    if len(tasks) == 0:
+        return np.zeros((0, n_features))
     ids = pd.Series(tasks.index.astype(str), index=tasks.index).str.replace(r"[^A-Za-z]+", " ", regex=True)
     docs = ("cat_" + tasks["category"].astype(str) + " src_" + tasks["source"].astype(str) + " "
             + ids + " " + tasks["text"].astype(str).str.slice(0, 4000))
@@ -131,9 +133,12 @@ class Orchestrator:
 
     def decide(self, task_id: str, category: str, features: np.ndarray, prior_p: np.ndarray | None = None,
                prior_cost_usd: np.ndarray | None = None, log: bool = True,
-               prior_n: float | np.ndarray | None = None) -> OnlineDecision:
-        """Read Memory, choose a model with the policy and (with `log`) record the decision."""
+               prior_n: float | np.ndarray | None = None, allowed: np.ndarray | None = None) -> OnlineDecision:
+        """Read Memory, choose a model with the policy among the `allowed` (m,) arms and (with `log`) record the
+        decision."""
         ctx = self.context(category, features, prior_p, prior_cost_usd, prior_n)
+        if allowed is not None:
+            ctx = replace(ctx, allowed=np.asarray(allowed, dtype=bool))
         choice = self.policy.decide(ctx)
         record = LoggedDecision(
             decision_id=uuid.uuid4().hex, task_id=task_id, category=category, candidates=self.models,

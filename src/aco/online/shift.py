@@ -162,6 +162,15 @@ class OffsetPosterior:
     def likeliest_scale(self) -> float:
         return float(self.scales[int(np.argmax(self.log_weight))])
 
+    def to_state(self) -> dict[str, Any]:
+        return {"means": self.means, "covs": self.covs, "log_weight": self.log_weight, "scales": self.scales,
+                "noise_var": self.noise_var, "n_obs": self.n_obs}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> OffsetPosterior:
+        return cls(**{k: np.asarray(state[k], float) for k in ("means", "covs", "log_weight", "scales",
+                                                                 "noise_var")}, n_obs=int(state["n_obs"]))
+
 
 @dataclass(frozen=True)
 class ShiftContext(BanditContext):

@@ -10,7 +10,7 @@ position when no names are given). P(success) is compared to 9 decimals and cost
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -127,3 +127,11 @@ def floors(categories: Sequence[str] | np.ndarray, protected: Sequence[str], tie
 def chosen_values(values: np.ndarray, model_idx: np.ndarray) -> np.ndarray:
     """values[i, model_idx[i]] for every row."""
     return np.asarray(np.asarray(values)[np.arange(len(model_idx)), model_idx])
+
+
+def tier_floors(categories: Sequence[str] | np.ndarray, min_tier_by_category: Mapping[str, int],
+                tiers: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Allowed mask (n, m): a task whose category has a minimum tier may only get models of at least that tier."""
+    tier = np.asarray(tiers, int)
+    floor = np.array([min_tier_by_category.get(str(c), 0) for c in np.asarray(categories, dtype=object)], dtype=int)
+    return np.asarray(tier[None, :] >= floor[:, None])

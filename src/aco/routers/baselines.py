@@ -9,7 +9,9 @@ import numpy as np
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.features.text import keyword_flags
 from aco.policies.rules import cheapest_of
+from aco.records import Decision
 from aco.routers.base import Router, Routing, best_index, cheapest_index
+from aco.routers.decision import TaskContext, decision_from_row
 from aco.routers.registry import register
 
 
@@ -78,6 +80,7 @@ class RandomRouter(Router):
     """
 
     name = "random"
+    transient = ("rng_",)
     knob = "expensive_share"
     knob_grid = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 
@@ -96,10 +99,12 @@ class RandomRouter(Router):
             lo, hi = mean_cost[self.cheap_idx_], mean_cost[self.strong_idx_]
             share = 1.0 if hi <= lo else (self.target_cost_usd - lo) / (hi - lo)
             self.share_from_target_ = float(np.clip(share, 0.0, 1.0))
+        self.rng_ = np.random.default_rng(self.seed)
 
-    def route(self, tasks: TaskSet) -> Routing:
-        rng = np.random.default_rng(self.seed)
-        n, m = tasks.n_tasks, len(tasks.models)
+    def reseed(self) -> None:
+        self.rng_ = np.random.default_rng(self.seed)
+
+    def _draw(self, rng: np.random.Generator, n: int, m: int) -> Routing:
         share = self.share_from_target_ if self.share_from_target_ is not None else self.expensive_share
         if share is None:
             idx = rng.integers(0, m, size=n)
@@ -111,6 +116,14 @@ class RandomRouter(Router):
         else:
             propensity = np.where(strong, share, 1.0 - share)
         return Routing(model_idx=idx, propensity=propensity)
+
+    def route(self, tasks: TaskSet) -> Routing:
+        return self._draw(np.random.default_rng(self.seed), tasks.n_tasks, len(tasks.models))
+
+    def _decide(self, context: TaskContext, allowed: frozenset[str] | None) -> Decision:
+        """One draw from the router's continuing random stream (restarted by `reseed`)."""
+        return decision_from_row(self._draw(self.rng_, 1, len(self.models_)), 0, self.models_, context, allowed,
+                                 self.mean_cost_usd_)
 
 
 @register

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -20,9 +20,12 @@ import pandas as pd
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import AcoError
 from aco.evaluation.protocol import kfold_splits
+from aco.records import Decision
 from aco.routers.base import Router, Routing, objective_for
+from aco.routers.decision import NoModelAllowedError, TaskContext
 from aco.routers.posthoc import PosthocFeatures, numeric_signals
 from aco.routers.registry import register
+from aco.routers.state import decode, encode
 from aco.trajectories.value_head import ValueHead, select_head
 
 CHAIN_SEPARATOR = ">"
@@ -193,6 +196,7 @@ class CascadeRouter(_ChainRouter):
 
     name = "cascade"
     requires: ClassVar[tuple[str, ...]] = ("two_models", "run_signals")
+    multi_step = True
     knob = "threshold"
     knob_grid = (0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
     max_per_step = 2  # steps with their own threshold: the grid is searched jointly (12^2 pairs)
@@ -275,14 +279,76 @@ class CascadeRouter(_ChainRouter):
         assert best is not None
         _, self.thresholds_, self.chain_ = best  # thresholds_ are used when threshold is None
         self.features_, self.heads_ = self._heads(table)
+        self.signals_ = tuple(sorted(table.task_set().observable))
+
+    def to_state(self) -> dict[str, Any]:
+        """Chain, thresholds, the observable signals and the post-hoc heads (frozen) as JSON values and arrays."""
+        return {"chain": [int(j) for j in self.chain_], "thresholds": [float(t) for t in self.thresholds_],
+                "signals": list(self.signals_), "heads": [head.to_state() for head in self.heads_],
+                "features": None if self.features_ is None else self.features_.to_state(),
+                "objective": encode(self.objective_)}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.chain_ = tuple(int(j) for j in state["chain"])
+        self.thresholds_ = tuple(float(t) for t in state["thresholds"])
+        self.signals_ = tuple(str(x) for x in state["signals"])
+        self.features_ = None if state["features"] is None else PosthocFeatures.from_state(state["features"])
+        self.heads_ = [ValueHead.from_state(h) for h in state["heads"]]
+        self.objective_ = decode(state["objective"])
+
+    def describe(self) -> dict[str, Any]:
+        return {"policy": {"name": self.name, "chain": [self.models_[j] for j in self.chain_],
+                           "thresholds": list(self._thresholds()), "knob": self.knob, "knob_value": self.threshold,
+                           "signals": list(self.signals_), "heads": [h.label for h in self.heads_]}}
+
+    def _thresholds(self) -> tuple[float, ...]:
+        return tuple(self.thresholds_) if self.threshold is None else (float(self.threshold),) * len(self.heads_)
 
     def route(self, tasks: TaskSet) -> Routing:
         self.check_fitted(tasks)
-        thresholds = self.thresholds_ if self.threshold is None else (self.threshold,) * len(self.heads_)
+        thresholds = self._thresholds()
         p_by_pos = self._predict(self.features_, self.heads_, tasks)
         final = cascade_outcome(p_by_pos, self.chain_, thresholds)
         shown = "/".join(f"{t:g}" for t in thresholds)
         return self._routing(final, dict(enumerate(p_by_pos)), len(tasks.models), f"cascade (threshold {shown})")
+
+    def _decide(self, context: TaskContext, allowed: frozenset[str] | None) -> Decision:
+        """The next step of one task: run the chain's first model; after each run, stop when its post-hoc
+        P(success) reaches the step's threshold (or the chain ends), else escalate to the next model."""
+        chain = [self.models_[j] for j in self.chain_]
+        for pos, run in enumerate(context.runs):
+            if pos >= len(chain) or run.model != chain[pos]:
+                raise AcoError(f"cascade: run {pos + 1} of task {context.task_id!r} is {run.model!r}; the chain "
+                               f"runs {' > '.join(chain)}")
+        thresholds = self._thresholds()
+        shown = "/".join(f"{t:g}" for t in thresholds)
+
+        def decision(model: str, action: str, reason: str, p: float | None = None) -> Decision:
+            verdict = {} if p is None else {chain[len(context.runs) - 1]: p}
+            return Decision(task_id=context.task_id, model=model, action=action, p_success=p,
+                            p_success_by_model=verdict, step_kind=context.step_kind,
+                            reason=f"cascade (threshold {shown}): {reason}")
+
+        if not context.runs:
+            first = next((m for m in chain if allowed is None or m in allowed), None)
+            if first is None:
+                raise NoModelAllowedError(f"cascade: no model of the chain {' > '.join(chain)} is allowed")
+            return decision(first, "continue", f"step 1 of {len(chain)}: {first}")
+        pos = len(context.runs) - 1
+        here = chain[pos]
+        if pos == len(chain) - 1:
+            return decision(here, "stop", f"stopped at step {pos + 1} of {len(chain)} (the last model)")
+        tasks = context.task_set(self.model_specs_, self.signals_)
+        p = float(self.heads_[pos].predict(self._frame(self.features_, tasks, pos))[0])
+        if p >= thresholds[pos]:
+            return decision(here, "stop", f"stopped at step {pos + 1} of {len(chain)}: post-hoc P={p:.2f} >= "
+                            f"{thresholds[pos]:g}", p)
+        nxt = next((m for m in chain[pos + 1:] if allowed is None or m in allowed), None)
+        if nxt is None:
+            return decision(here, "stop", f"post-hoc P={p:.2f} < {thresholds[pos]:g} but no stronger model of "
+                            "the chain is allowed: keep it", p)
+        return decision(nxt, "escalate", f"step {pos + 1} of {len(chain)} post-hoc P={p:.2f} < "
+                        f"{thresholds[pos]:g}: escalate to {nxt}", p)
 
 
 @register

@@ -31,7 +31,9 @@ from aco.features import DEFAULT_FEATURES, Features, features_from_state, make_f
 from aco.policies import ConformalThreshold, calibrate_threshold, chosen_values, floors, threshold, utility
 from aco.policies.objective import Objective, best_on_grid
 from aco.policies.rules import reaches
+from aco.records import Decision
 from aco.routers.base import Router, Routing, objective_for
+from aco.routers.decision import NoModelAllowedError, TaskContext, allowed_mask
 from aco.routers.registry import register
 
 POLICIES = ("threshold", "utility", "conformal")
@@ -182,9 +184,11 @@ class LearnedRouter(Router):
         self._last_prediction = (tasks.tasks, p, cost)
         return p, cost
 
-    def decide(self, p: np.ndarray, cost: np.ndarray, categories: Any) -> tuple[np.ndarray, str]:
-        """Apply the policy (with safety floors): model per task and the rule as a phrase (see `explain`)."""
-        allowed = floors(categories, self.protected_, self.tiers_, self.floor_tier) if self.protected_ else None
+    def apply_policy(self, p: np.ndarray, cost: np.ndarray, categories: Any,
+                     permitted: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+        """Apply the policy (with safety floors, within the `permitted` (n, m) mask): model per task and the rule
+        as a phrase (see `explain`)."""
+        allowed = self._allowed(categories, permitted)
         names = self.models_
         if self.policy == "utility":
             lam = self.lam if self.lam is not None else self.auto_lam_
@@ -192,6 +196,21 @@ class LearnedRouter(Router):
                     f"max P - {lam:g} x relative cost")
         t = self._threshold()
         return threshold(p, cost, t, allowed, names=names), f"cheapest with P >= {t:.2f}{self._conformal_note()}"
+
+    def _allowed(self, categories: Any, permitted: np.ndarray | None) -> np.ndarray | None:
+        """The safety floors' mask within the `permitted` one (None: every model)."""
+        allowed = floors(categories, self.protected_, self.tiers_, self.floor_tier) if self.protected_ else None
+        if permitted is None:
+            return allowed
+        allowed = permitted if allowed is None else allowed & permitted
+        if not allowed.any(axis=1).all():
+            raise NoModelAllowedError("no permitted model meets the safety floor of this category")
+        return allowed
+
+    def permitted(self, context: TaskContext) -> tuple[str, ...]:
+        mask = self._allowed(np.array([context.category], dtype=object), None)
+        return tuple(self.models_) if mask is None else tuple(m for m, ok in zip(self.models_, mask[0], strict=True)
+                                                               if ok)
 
     def _threshold(self) -> float:
         if self.policy == "conformal":
@@ -204,7 +223,8 @@ class LearnedRouter(Router):
         flag = "" if self.certified_threshold().feasible else "; target not certified: most conservative rule"
         return f" (conformal, delta {self.delta:g}{flag})"
 
-    def explain(self, p: np.ndarray, cost: np.ndarray, idx: np.ndarray, categories: Any) -> list[str]:
+    def explain(self, p: np.ndarray, cost: np.ndarray, idx: np.ndarray, categories: Any,
+                permitted: np.ndarray | None = None) -> list[str]:
         """One reason per task saying what the rule did: the model it met the rule with, or that no model
         reached the threshold (and the most likely one was taken), plus an unseen category by name."""
         names = self.models_
@@ -215,7 +235,7 @@ class LearnedRouter(Router):
             heads = [f"max P - {lam:g} x relative cost"] * len(idx)
         else:
             t = self._threshold()
-            allowed = floors(cats, self.protected_, self.tiers_, self.floor_tier) if self.protected_ else None
+            allowed = self._allowed(cats, permitted)
             note = self._conformal_note()
             heads = [f"cheapest with P >= {t:.2f}{note}" if ok else f"no model reaches P >= {t:.2f}{note}; most likely"
                      for ok in reaches(p, t, allowed).tolist()]
@@ -228,8 +248,21 @@ class LearnedRouter(Router):
     def route(self, tasks: TaskSet) -> Routing:
         p, cost = self.predict(tasks)
         categories = tasks.tasks["category"].to_numpy()
-        idx, _ = self.decide(p, cost, categories)
+        idx, _ = self.apply_policy(p, cost, categories)
         return Routing(model_idx=idx, p_success=p, reasons=self.explain(p, cost, idx, categories))
+
+    def _decide(self, context: TaskContext, allowed: frozenset[str] | None) -> Decision:
+        """One task: featurise its row, predict, apply the policy within the allowed models."""
+        X = self.features_.transform(context.task_frame())
+        p, cost = self.estimator_.predict_proba(X), self.estimator_.expected_cost_usd(X)
+        categories = np.array([context.category], dtype=object)
+        permitted = allowed_mask(allowed, self.models_)
+        idx, _ = self.apply_policy(p, cost, categories, permitted)
+        j = int(idx[0])
+        by_model = dict(zip(self.models_, p[0].tolist(), strict=True))
+        return Decision(task_id=context.task_id, model=self.models_[j], p_success=by_model[self.models_[j]],
+                        reason=self.explain(p, cost, idx, categories, permitted)[0], step_kind=context.step_kind,
+                        p_success_by_model=by_model, expected_cost_usd=float(cost[0, j]))
 
 
 @register

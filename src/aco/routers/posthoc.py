@@ -10,7 +10,7 @@ the task long) and the change of z from the first run to the latest; and length/
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,19 @@ class PosthocFeatures:
                 self.stats_[(int(model), signal)] = (float(logged.mean()), float(logged.std()) + 1e-9,
                                                      float(np.quantile(raw, LIMIT_QUANTILE)))
         return self
+
+    def to_state(self) -> dict[str, Any]:
+        """The fitted statistics as JSON values (see `aco.artifacts`)."""
+        return {"models": [int(m) for m in self.models], "signals": list(self.signals_),
+                "stats": [[model, signal, *values] for (model, signal), values in self.stats_.items()]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> PosthocFeatures:
+        features = cls([int(m) for m in state["models"]])
+        features.signals_ = [str(x) for x in state["signals"]]
+        features.stats_ = {(int(row[0]), str(row[1])): (float(row[2]), float(row[3]), float(row[4]))
+                           for row in state["stats"]}
+        return features
 
     def _run_columns(self, tasks: TaskSet, model: int, pos: int) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

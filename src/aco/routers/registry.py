@@ -20,6 +20,8 @@ _BUILTIN_MODULES = (
     "aco.routers.learned",
     "aco.routers.hybrid",
     "aco.routers.cascade",
+    "aco.routers.category_beta",
+    "aco.routers.escalation",
     "aco.routers.shift",
 )
 _loaded = False
@@ -63,7 +65,7 @@ def make_router(spec: str, **params: Any) -> Router:
         if spec_param is None:
             raise UnknownRouterError(f"router {name!r} takes no ':' argument (got {spec!r})")
         params = {spec_param: arg, **params}
-    elif spec_param is not None and getattr(cls, "spec_arg_required", False):
+    elif spec_param is not None and getattr(cls, "spec_arg_required", False) and not params.get(spec_param):
         raise UnknownRouterError(f"router {name!r} needs an argument: {name}:<{spec_param}>")
     router = cls(**params)
     router.spec_ = spec  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ each training group from the other training groups' offsets.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -30,8 +31,8 @@ from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import ConfigError
 from aco.online.bandits import Bandit
 from aco.online.memory import InMemoryMemory, Memory
-from aco.online.orchestrator import Orchestrator
-from aco.online.shift import GroupShift, ShiftOrchestrator, ShiftThompson
+from aco.online.orchestrator import OnlineDecision, Orchestrator
+from aco.online.shift import GroupShift, OffsetPosterior, ShiftOrchestrator, ShiftThompson
 from aco.online.verifier import BenchmarkVerifier
 from aco.policies import chosen_values, utility
 from aco.policies.objective import Objective
@@ -222,6 +223,7 @@ class ShiftOrchestratorRouter(OnlineRouter):
 
     name = "orchestrator-shift"
     spec_arg: ClassVar[str] = "prior"
+    fits_empty = False  # the prior and the offsets need every model's outcomes on training groups
 
     def __init__(self, value_usd: float | None = None, seed: int = 0, n_features: int = 256,
                  prior: str | None = "category-stats", epsilon: float = 0.0, prior_weight: float = 20.0,
@@ -268,8 +270,9 @@ class ShiftOrchestratorRouter(OnlineRouter):
         self.shift_ = fit.shift()
         self.prior_router_ = make_base(self.base_spec_, self.seed, self.objective_).fit(table)
         self.prior_n_by_category_ = dict(self.shift_.group_n)
-        self.prior_cost_usd_ = table.cost_usd.mean(axis=0)
+        self.prior_cost_usd_ = np.asarray(self.mean_cost_usd_, dtype=float)
         self.orchestrator_ = self.make_orchestrator(table.model_names)
+        self.pending_: OrderedDict[str, OnlineDecision] = OrderedDict()
 
     def _inner_reward(self, table: OutcomeTable, fit: GroupOffsets, temperatures: tuple[float, ...]) -> np.ndarray:
         """Total reward of the loop replayed on each training group from the other groups' offsets (nested
@@ -299,3 +302,26 @@ class ShiftOrchestratorRouter(OnlineRouter):
 
     def group_keys(self, tasks: TaskSet) -> list[str]:
         return [str(g) for g in group_labels(tasks, self.group_by).tolist()]
+
+    def to_state(self) -> dict[str, Any]:
+        """The loop's state (`OnlineRouter.to_state`) plus the shift model and every group's offset posterior."""
+        orch = self.orchestrator_
+        assert isinstance(orch, ShiftOrchestrator)
+        return {**super().to_state(), "shift": self.shift_.to_state(), "base_spec": self.base_spec_,
+                "auto_temperature": self.auto_temperature_,
+                "offsets": {g: post.to_state() for g, post in orch.offsets_.items()}}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.shift_ = GroupShift.from_state(state["shift"])
+        self.base_spec_ = str(state["base_spec"])
+        self.auto_temperature_ = float(state["auto_temperature"])
+        super().load_state(state)
+        orch = self.orchestrator_
+        assert isinstance(orch, ShiftOrchestrator)
+        orch.offsets_.update({str(g): OffsetPosterior.from_state(v) for g, v in state["offsets"].items()})
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out["policy"].update(base=self.base_spec_, temperature=self.auto_temperature_, group_by=self.group_by,
+                             training_groups=sorted(self.shift_.group_n))
+        return out

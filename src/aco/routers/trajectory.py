@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from aco.controllers.stop import should_stop, stop_savings
+from aco.controllers.stop import should_escalate, should_stop, stop_savings
 from aco.evaluation import metrics
 from aco.evaluation.protocol import kfold_splits
 from aco.trajectories.candidates import candidates_upto
@@ -96,7 +96,7 @@ def escalation_curve(pair: Pair, rows: np.ndarray, p_cheap: np.ndarray, k: int, 
         curve.append({"rule": "share", "value_usd": float("nan"), "escalated_share": float(escalate.mean()),
                       "success": float(success.mean()), "cost_usd": float(cost.sum())})
     for value in values_usd:
-        escalate = p_cheap * value < p_strong * value - extra
+        escalate = should_escalate(p_cheap, p_strong, extra, value)
         success = np.where(escalate, strong_ok, cheap_ok)
         cost = np.where(escalate, so_far + strong_cost, cheap_cost)
         curve.append({"rule": "value", "value_usd": float(value), "escalated_share": float(escalate.mean()),

@@ -2,13 +2,14 @@
 
 from aco.sdk.optimizer import (
     BudgetExceededError,
+    NoCandidateError,
     Optimizer,
     OutcomeHook,
     RouteDecision,
     TaskHandle,
     UnknownProfileError,
 )
-from aco.sdk.policy import Choice, LivePolicy, NoCandidateError, Prior, load_prior, prior_from_outcomes
+from aco.sdk.profile import LiveProfile, load_profile
 
-__all__ = ["BudgetExceededError", "Choice", "LivePolicy", "NoCandidateError", "Optimizer", "OutcomeHook", "Prior",
-           "RouteDecision", "TaskHandle", "UnknownProfileError", "load_prior", "prior_from_outcomes"]
+__all__ = ["BudgetExceededError", "LiveProfile", "NoCandidateError", "Optimizer", "OutcomeHook", "RouteDecision",
+           "TaskHandle", "UnknownProfileError", "load_profile"]

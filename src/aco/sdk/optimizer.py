@@ -1,8 +1,12 @@
 """The Python SDK: `Optimizer.from_config(path)`, `start_task`, and per-step `route` / `observe` / `finish`.
 
-A task keeps its model across the steps of a tool loop (sticky) until the caller escalates, an upstream
-fails, or the budget forces a cheaper model. Each call's expected cost is reserved in the store before the
-call and settled after it, so concurrent workers never overspend a task budget.
+Every decision comes from the profile's `Router` (`Router.decide`), the same object `aco bench` replays. Around
+it sit the live environment's rules, each implemented once here: a task keeps its model across the steps of a
+tool loop (sticky) unless a multi-step router acts (escalates, stops), the caller escalates, an upstream fails
+(the router chooses again without it) or the budget forces a cheaper model (the router chooses again among the
+cheaper ones); per-step routing (`StepPolicy.step`) sends search/read/... steps to the cheapest model the router
+allows. Each call's expected cost is reserved in the store together with the decision (one transaction) and
+settled after it, so concurrent workers never overspend a task budget.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from aco.config import AcoConfig, ProfileConfig, load_config
+from aco.config import AcoConfig, load_config
 from aco.errors import AcoError, ConfigError
-from aco.records import Usage
-from aco.sdk.artifact_prior import ArtifactPrior
-from aco.sdk.policy import Choice, LivePolicy, NoCandidateError, Prior, load_prior
+from aco.records import Decision, Outcome, Usage
+from aco.routers.base import Router
+from aco.routers.decision import NoModelAllowedError, Run, TaskContext
+from aco.sdk.profile import LiveProfile, load_profile
 from aco.store import DecisionRecord, OutcomeRecord, RefusalRecord, Store
+from aco.trajectories.conversation import CallUsage, UnreadableConversationError, read_turns
+from aco.trajectories.loader import Turn
 
 OutcomeHook = Callable[[OutcomeRecord], None]
 
@@ -30,9 +37,17 @@ class BudgetExceededError(AcoError):
     """No allowed model fits in what is left of the task budget (HTTP 402)."""
 
 
+class NoCandidateError(ConfigError):
+    """Every candidate was excluded (all failed, or none is allowed)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RouteDecision:
-    """One routing decision as returned to the caller."""
+    """One routing decision as returned to the caller.
+
+    `action`: "continue" / "escalate" (call `model`) or "stop" (the router ends the task: call nothing; with
+    `give_up` no result is kept).
+    """
 
     decision_id: str
     task_id: str
@@ -44,18 +59,28 @@ class RouteDecision:
     p_success_by_model: dict[str, float] = field(default_factory=dict)
     fallback_from: str = ""
     previous_model: str = ""  # the model of the task's previous call ("" for its first): a switch when it differs
+    action: str = "continue"
+    propensity: float = 1.0
+    give_up: bool = False
 
 
 @dataclass
 class _TaskState:
     profile: str
     category: str
+    text: str = ""
+    source: str = ""
+    budget_usd: float | None = None  # opened in the store together with the first reservation
+    budgeted: bool = False  # the store holds a budget for the task
     current_model: str = ""
+    routed: Decision | None = None  # the router's decision for the task (per-step routing and stickiness)
     steps: int = 0
-    task_prior: dict[str, float] | None = None  # the artifact's P(success) for this task's text
     strong_hold: int = 0  # per-step routing: turns the routed model is still held after an edit
     warm_model: str = ""  # the model whose prompt cache holds this task's conversation
     warm_tokens: int = 0  # how many prompt tokens of it (the previous call's whole prompt)
+    runs: list[Run] = field(default_factory=list)  # runs of the current request (multi-step routers)
+    calls: list[CallUsage] = field(default_factory=list)  # the call that answered each earlier request
+    request_calls: list[CallUsage] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -80,136 +105,190 @@ class TaskHandle:
     def current_model(self) -> str:
         return self._state.current_model
 
+    def context(self, step_kind: str = "", conversation: Sequence[Any] | None = None) -> TaskContext:
+        """The task as its router sees it: text, labels, step kind, the runs of the current request and the
+        partial trajectory read from `conversation` (with the tokens and cost of the calls made so far)."""
+        state = self._state
+        turns: tuple[Turn, ...] = ()
+        unreadable = ""
+        if conversation is not None:
+            try:
+                turns = read_turns(conversation, state.calls)
+            except UnreadableConversationError as exc:
+                unreadable = str(exc)
+        return TaskContext(task_id=self.task_id, text=state.text, category=state.category, source=state.source,
+                           step_kind=step_kind, turns=turns, runs=tuple(state.runs), unreadable=unreadable)
+
     def route(self, step_kind: str = "", context: Mapping[str, Any] | None = None, *, escalate: bool = False,
               exclude: Sequence[str] = (), reserve: bool = True, fallback_from: str = "",
-              endpoint: str = "sdk") -> RouteDecision:
-        """Pick the model of the next step (sticky unless escalating or excluded) and reserve its cost.
-
-        `endpoint` is recorded on the decision (the proxy's API: chat, messages, responses, route; else sdk)."""
-        opt = self.optimizer
-        policy = opt.policy(self._state.profile)
+              conversation: Sequence[Any] | None = None, endpoint: str = "sdk") -> RouteDecision:
+        """Pick the model of the next call (sticky unless escalating, excluded or a multi-step router acts) and
+        reserve its cost. A fresh request (no `exclude`, no `escalate`) starts with no runs. `context` may give
+        the step's `action` and the request's `prompt_tokens` (then each model's expected cost counts the task's
+        warm prompt cache); `endpoint` is recorded on the decision (chat, messages, responses, route, sdk)."""
+        live = self.optimizer.profile(self._state.profile)
         action = context.get("action") if context else None
         action = action if isinstance(action, str) else ""
         prompt_tokens = context.get("prompt_tokens") if context else None
         if not step_kind and action:
             step_kind = _classify(action)
         with self._state.lock:
-            current = self._state.current_model
-            cost = self._cost_of(policy, prompt_tokens if isinstance(prompt_tokens, int) else None)
-            if policy.profile.step_routing and step_kind and not escalate:
-                choice = self._step_choice(policy, step_kind, action, exclude, cost)
-            else:
-                choice = self._choose(policy, current, escalate, exclude)
-            choice = replace(choice, expected_cost_usd=cost(choice.model))
-            decision = self._reserve_and_record(policy, choice, step_kind, exclude, reserve, fallback_from,
-                                                endpoint, current, cost)
-            self._state.current_model = decision.model
-            self._state.steps += 1
-        return decision
+            if not exclude and not escalate:
+                self._new_request()
+            ctx = self.context(step_kind, conversation)
+            cost = self._cost_of(live, prompt_tokens if isinstance(prompt_tokens, int) else None)
+            decision = self._choose(live, ctx, action, escalate, exclude, cost)
+            return self._commit(live, ctx, decision, exclude, reserve, fallback_from, cost, endpoint,
+                                escalated_from=self._state.current_model if escalate else "")
 
-    def _cost_of(self, policy: LivePolicy, prompt_tokens: int | None) -> Callable[[str], float]:
+    def next_step(self, conversation: Sequence[Any] | None = None, endpoint: str = "sdk") -> RouteDecision | None:
+        """After a call of this request was observed: a multi-step router's next action. An escalation is
+        reserved and returned; None when the latest result stands (or the router is single-step)."""
+        live = self.optimizer.profile(self._state.profile)
+        if not live.router.multi_step:
+            return None
+        with self._state.lock:
+            ctx = self.context("", conversation)
+            decision = live.router.decide(ctx)
+            if decision.action != "escalate" or decision.model in {run.model for run in ctx.runs}:
+                return None  # the latest result stands (a model that already ran here is not run again)
+            return self._commit(live, ctx, decision, (), True, "", live.expected_cost_usd.__getitem__, endpoint,
+                                escalated_from=ctx.runs[-1].model if ctx.runs else "")
+
+    def _cost_of(self, live: LiveProfile, prompt_tokens: int | None) -> Callable[[str], float]:
         """Expected cost of this call per model: with the request's prompt size known, each model's price of it
         (the task's warm prompt cache read at the cached price on the model holding it, thrown away on any
         other: `Catalog.switch_cost_usd`); else the profile's typical cost per call."""
         if prompt_tokens is None:
-            return policy.expected_cost_usd.__getitem__
+            return live.expected_cost_usd.__getitem__
         catalog, state = self.optimizer.config_catalog, self._state
         return lambda model: catalog.switch_cost_usd(state.warm_model, model, prompt_tokens,
                                                      warm_tokens=state.warm_tokens)
 
-    def _step_choice(self, policy: LivePolicy, kind: str, action: str, exclude: Sequence[str],
-                     cost: Callable[[str], float]) -> Choice:
-        """StepPolicy: the cheapest allowed model for this call (counting the prompt cache a switch throws
-        away), or the routed one for (protected) edits and the sticky turns after them."""
-        routed = policy.choose(self.category, exclude=exclude, task_prior=self._state.task_prior)
-        allowed = [m for m in policy.allowed(self.category) if m not in exclude]
-        cheap = min(allowed, key=lambda m: (cost(m), allowed.index(m))) if allowed else routed.model
-        rules = policy.step_rules
-        if rules.wants_strong(kind, action):
-            self._state.strong_hold = rules.sticky_turns
+    def _new_request(self) -> None:
+        state = self._state
+        if state.request_calls:
+            state.calls.append(state.request_calls[-1])  # the call whose reply answered that request
+        state.request_calls, state.runs = [], []
+
+    def _choose(self, live: LiveProfile, ctx: TaskContext, action: str, escalate: bool,
+                exclude: Sequence[str], cost: Callable[[str], float]) -> Decision:
+        state, router = self._state, live.router
+        allowed = [m for m in live.chain if m not in exclude]
+        current = state.current_model
+        if not allowed:
+            raise NoCandidateError(f"no model left for task {self.task_id!r} in profile {live.name!r}")
+        if escalate and current:
+            up = [m for m in live.stronger_than(current) if m in allowed]
+            if not up and current in allowed:
+                return Decision(task_id=self.task_id, model=current, step_kind=ctx.step_kind,
+                                reason=f"escalation asked, but {current} is the strongest allowed model",
+                                p_success_by_model=_p(state.routed))
+            decision = _decide(router, ctx, up or allowed)
+            return replace(decision, reason=f"escalated from {current}: {decision.reason}")
+        if live.config.step_routing and ctx.step_kind and not router.multi_step:
+            return self._step_choice(live, ctx, action, allowed, cost)
+        if (current and not router.multi_step and live.config.sticky and current in allowed
+                and state.routed is not None):
+            return Decision(task_id=self.task_id, model=current, step_kind=ctx.step_kind,
+                            reason="sticky: same model within the task's tool loop",
+                            p_success_by_model=_p(state.routed), p_success=_p(state.routed).get(current))
+        decision = _decide(router, ctx, allowed)
+        if state.routed is None or current in exclude:
+            state.routed = decision
+        if current and current in exclude:
+            decision = replace(decision, reason=f"fallback from {current}: {decision.reason}")
+        return decision
+
+    def _step_choice(self, live: LiveProfile, ctx: TaskContext, action: str, allowed: list[str],
+                     cost: Callable[[str], float]) -> Decision:
+        """`StepPolicy.step`: the cheapest model the router permits for this call (counting the prompt cache a
+        switch throws away), or the routed one for (protected) edits and the sticky turns after them."""
+        state, router = self._state, live.router
+        if state.routed is None or state.routed.model not in allowed:
+            state.routed = _decide(router, ctx, allowed)
+        routed = state.routed
+        permitted = [m for m in allowed if m in router.permitted(ctx)] or [routed.model]
+        cheapest = min(permitted, key=lambda m: (cost(m), permitted.index(m)))
+        rules = live.step_rules
+        wants = rules.wants_strong(ctx.step_kind, action)
+        strong, hold = rules.step(ctx.step_kind, action, state.strong_hold)
+        if wants:
             where = "protected edit" if not rules.strong_for_all_edits else "edit"
             rule = f"{where} -> routed model (held {rules.sticky_turns} turns)"
-            model = routed.model
-        elif self._state.strong_hold > 0:
-            self._state.strong_hold -= 1
-            rule = f"sticky after edit ({self._state.strong_hold} turns left)"
-            model = routed.model
+        elif strong:
+            rule = f"sticky after edit ({hold} turns left)"
         else:
-            where = "edit outside protected_paths" if kind == "edit" else kind
-            rule, model = f"{where} -> cheapest allowed model", cheap
-        reason = f"step {kind}: {rule}; routed: {routed.model} ({routed.reason})"
-        return Choice(model, routed.p_success_by_model, reason, policy.expected_cost_usd[model], routed.allowed)
+            where = "edit outside protected_paths" if ctx.step_kind == "edit" else ctx.step_kind
+            rule = f"{where} -> cheapest allowed model"
+        state.strong_hold = hold
+        model = routed.model if strong else cheapest
+        return Decision(task_id=self.task_id, model=model, step_kind=ctx.step_kind, p_success_by_model=_p(routed),
+                        p_success=_p(routed).get(model), propensity=routed.propensity if strong else 1.0,
+                        reason=f"step {ctx.step_kind}: {rule}; routed: {routed.model} ({routed.reason})")
 
-    def _choose(self, policy: LivePolicy, current: str, escalate: bool, exclude: Sequence[str]) -> Choice:
-        category = self.category
-        prior = self._state.task_prior
-        if escalate and current:
-            try:
-                choice = policy.choose(category, exclude=exclude, above=current, task_prior=prior)
-            except NoCandidateError:
-                if current in exclude or current not in policy.allowed(category):
-                    return policy.choose(category, exclude=exclude, task_prior=prior)
-                return Choice(current, policy.p_success(category, prior),
-                              f"escalation asked, but {current} is the strongest allowed model",
-                              policy.expected_cost_usd[current], policy.allowed(category))
-            return Choice(choice.model, choice.p_success_by_model, f"escalated from {current}: {choice.reason}",
-                          choice.expected_cost_usd, choice.allowed)
-        if (policy.profile.sticky and current and current not in exclude
-                and current in policy.allowed(category)):
-            p = policy.p_success(category, prior)
-            return Choice(current, p, "sticky: same model within the task's tool loop",
-                          policy.expected_cost_usd[current], policy.allowed(category))
-        choice = policy.choose(category, exclude=exclude, task_prior=prior)
-        if current in exclude:
-            return Choice(choice.model, choice.p_success_by_model, f"fallback from {current}: {choice.reason}",
-                          choice.expected_cost_usd, choice.allowed)
-        return choice
-
-    def _record(self, policy: LivePolicy, choice: Choice, step_kind: str, reserved_usd: float,
-                fallback_from: str, endpoint: str, previous_model: str) -> tuple[RouteDecision, DecisionRecord]:
-        decision = RouteDecision(
-            decision_id=uuid.uuid4().hex, task_id=self.task_id, model=choice.model,
-            p_success=choice.p_success_by_model[choice.model], reason=choice.reason, reserved_usd=reserved_usd,
-            step_kind=step_kind, p_success_by_model=choice.p_success_by_model, fallback_from=fallback_from,
-            previous_model=previous_model)
+    def _record(self, live: LiveProfile, decision: Decision, reserved_usd: float, fallback_from: str,
+                endpoint: str, escalated_from: str) -> tuple[RouteDecision, DecisionRecord]:
+        p = decision.p_success_by_model.get(decision.model, decision.p_success)
+        out = RouteDecision(
+            decision_id=decision.decision_id or uuid.uuid4().hex, task_id=self.task_id, model=decision.model,
+            p_success=float("nan") if p is None else float(p), reason=decision.reason, reserved_usd=reserved_usd,
+            step_kind=decision.step_kind, p_success_by_model=dict(decision.p_success_by_model),
+            fallback_from=fallback_from, previous_model=self._state.current_model, action=decision.action,
+            propensity=decision.propensity, give_up=decision.give_up)
         rec = DecisionRecord(
-            decision_id=decision.decision_id, task_id=self.task_id, profile=policy.name, step_kind=step_kind,
-            category=self.category, candidates=choice.allowed, chosen_model=choice.model, propensity=1.0,
-            p_success_by_model=choice.p_success_by_model, reason=choice.reason, reserved_usd=reserved_usd,
-            fallback_from=fallback_from, endpoint=endpoint)
-        return decision, rec
+            decision_id=out.decision_id, task_id=self.task_id, profile=live.name, step_kind=decision.step_kind,
+            category=self.category, candidates=live.chain, chosen_model=decision.model or "-",
+            propensity=decision.propensity, p_success_by_model=dict(decision.p_success_by_model),
+            reason=decision.reason, reserved_usd=reserved_usd, fallback_from=fallback_from, endpoint=endpoint,
+            escalated_from=escalated_from)
+        return out, rec
 
-    def _reserve_and_record(self, policy: LivePolicy, choice: Choice, step_kind: str, exclude: Sequence[str],
-                            reserve: bool, fallback_from: str, endpoint: str, previous_model: str,
-                            cost: Callable[[str], float]) -> RouteDecision:
-        """Reserve the expected cost and log the decision in one transaction; downgrade when over budget."""
-        store = self.optimizer.store
-        options = [choice]
-        if reserve:
-            options += [Choice(m, choice.p_success_by_model, f"budget: downgraded from {choice.model} to {m}",
-                               cost(m), choice.allowed)
-                        for m in policy.cheaper_than(choice.model, self.category, exclude)]
-        for option in options:
-            decision, rec = self._record(policy, option, step_kind, option.expected_cost_usd if reserve else 0.0,
-                                         fallback_from, endpoint, previous_model)
-            if store.reserve_and_record(rec):
-                return decision
-        state = store.budget_state(self.task_id)
-        left = f"{state.remaining_usd:.6f}" if state else "?"
-        cheapest = options[-1]
+    def _commit(self, live: LiveProfile, ctx: TaskContext, decision: Decision, exclude: Sequence[str],
+                reserve: bool, fallback_from: str, cost: Callable[[str], float], endpoint: str,
+                escalated_from: str = "") -> RouteDecision:
+        """Reserve the expected cost and log the decision in one transaction (opening the task's budget with the
+        first one); over budget, the router chooses again among cheaper models (a refusal is logged)."""
+        state, store = self._state, self.optimizer.store
+        if decision.action == "stop":
+            out, rec = self._record(live, decision, 0.0, fallback_from, endpoint, escalated_from)
+            store.reserve_and_record(rec, open_budget_usd=state.budget_usd)
+            return out
+        allowed = [m for m in live.chain if m not in exclude]
+        while True:
+            reserved = cost(decision.model) if reserve else 0.0
+            out, rec = self._record(live, decision, reserved, fallback_from, endpoint, escalated_from)
+            admitted = store.reserve_and_record(rec, open_budget_usd=state.budget_usd)
+            state.budgeted = state.budgeted or admitted.budgeted
+            if admitted.ok:
+                state.current_model = decision.model
+                state.steps += 1
+                return out
+            cheaper = [m for m in allowed if cost(m) < reserved]
+            try:
+                downgraded = _decide(live.router, ctx, cheaper) if cheaper else None
+            except NoCandidateError:
+                downgraded = None
+            if downgraded is None:
+                break
+            decision = replace(downgraded, decision_id="",
+                               reason=f"budget: downgraded from {decision.model} to {downgraded.model}")
+        budget = store.budget_state(self.task_id)
         store.record_refusal(RefusalRecord(
-            task_id=self.task_id, profile=policy.name, model=cheapest.model, needed_usd=cheapest.expected_cost_usd,
-            remaining_usd=state.remaining_usd if state else None, category=self.category))
-        raise BudgetExceededError(
-            f"task {self.task_id!r}: budget exhausted ({left} USD left; the cheapest allowed model "
-            f"{policy.allowed(self.category)[0]} needs more)")
+            task_id=self.task_id, profile=live.name, model=decision.model, needed_usd=reserved,
+            remaining_usd=budget.remaining_usd if budget else None, category=self.category))
+        left = f"{budget.remaining_usd:.6f}" if budget else "?"
+        raise BudgetExceededError(f"task {self.task_id!r}: budget exhausted ({left} USD left; the cheapest allowed "
+                                  f"model {allowed[0] if allowed else '-'} needs more)")
 
     def observe(self, decision: RouteDecision, *, tokens: int | None = None, input_tokens: int = 0,
                 output_tokens: int = 0, cost_usd: float | None = None, observation: str = "",
-                usage: Usage | None = None) -> float:
+                usage: Usage | None = None, response: str | None = None, call: CallUsage | None = None) -> float:
         """Settle the decision: book the actual cost (given, else priced from the tokens) on the task's budget
         and record it, the usage and the counterfactual (the same tokens on the profile's strongest candidate)
-        on the decision. Settling the same decision twice books nothing more."""
+        on the decision (settling the same decision twice books nothing more). Keep what the call showed: its
+        `response` (a multi-step router's verifier reads it) and its tokens and cost (`call`: the trajectory's
+        tokens so far)."""
         if usage is None:
             if tokens is not None and not (input_tokens or output_tokens):
                 output_tokens = tokens
@@ -217,19 +296,29 @@ class TaskHandle:
         catalog = self.optimizer.config_catalog
         if cost_usd is None:
             cost_usd = catalog.cost_usd(decision.model, usage)
-        strongest = self.optimizer.policy(self.profile).strongest
-        counterfactual = (cost_usd if strongest == decision.model
-                          else catalog.cost_usd(strongest, usage))
+        strongest = self.optimizer.profile(self.profile).strongest
+        counterfactual = cost_usd if strongest == decision.model else catalog.cost_usd(strongest, usage)
         self.optimizer.store.settle_decision(decision.decision_id, cost_usd, usage=usage,
                                              counterfactual_usd=counterfactual)
         prompt = usage.input_tokens + usage.cached_input_tokens + usage.cache_write_tokens
-        with self._state.lock:  # this model's prompt cache now holds the conversation so far
-            self._state.warm_model, self._state.warm_tokens = decision.model, prompt
+        state = self._state
+        with state.lock:  # this model's prompt cache now holds the conversation so far
+            state.warm_model, state.warm_tokens = decision.model, prompt
+            signals: dict[str, Any] = {"cost_usd": float(cost_usd)}
+            if response is not None:
+                signals["response"] = response
+            state.runs.append(Run(decision.model, signals))
+            state.request_calls.append(call if call is not None else CallUsage(
+                float(prompt), float(usage.output_tokens), float(cost_usd)))
         return cost_usd
+
+    def release(self, decision: RouteDecision) -> None:
+        """A call that failed: its reservation is released and the decision settled at $0 (status failed)."""
+        self.optimizer.store.settle_decision(decision.decision_id, 0.0, status="failed")
 
     def finish(self, success: bool, *, score: float | None = None, cost_usd: float | None = None,
                verifier: str = "reported") -> OutcomeRecord:
-        """Report the task's result: persisted, fed to the policy and to the online learner hook."""
+        """Report the task's result: persisted, fed to the router and to the online learner hook."""
         spent = cost_usd
         if spent is None:
             state = self.optimizer.store.budget_state(self.task_id)
@@ -241,11 +330,23 @@ class TaskHandle:
         return rec
 
 
-def _classify(action: str) -> str:
+def _p(decision: Decision | None) -> dict[str, float]:
+    return {} if decision is None else dict(decision.p_success_by_model)
+
+
+def _decide(router: Router, ctx: TaskContext, allowed: Sequence[str]) -> Decision:
+    """The router's decision among `allowed` (all of its models: no restriction, so it decides as in replay)."""
+    if set(allowed) >= set(router.models_):
+        return router.decide(ctx)
     try:
-        from aco.trajectories.steps import classify_step
-    except ImportError:
-        return ""
+        return router.decide(ctx, allowed)
+    except NoModelAllowedError as exc:
+        raise NoCandidateError(str(exc)) from None
+
+
+def _classify(action: str) -> str:
+    from aco.trajectories.steps import classify_step
+
     return classify_step(action)
 
 
@@ -253,17 +354,18 @@ class Optimizer:
     """Live routing over a config's profiles, with state in a `Store` and an optional online-learner hook."""
 
     def __init__(self, config: AcoConfig, store: Store, *, on_outcome: OutcomeHook | None = None,
-                 priors: Mapping[str, Prior] | None = None, max_tasks: int = 100_000) -> None:
+                 routers: Mapping[str, Router] | None = None, max_tasks: int = 100_000) -> None:
         self.config = config
         self.store = store
         self.on_outcome = on_outcome
         self.config_catalog = config.catalog()
-        priors = dict(priors or {})
-        self.policies = {name: LivePolicy(name, profile, self.config_catalog,
-                                          priors.get(name) or load_prior(profile.datasets),
-                                          _load_artifact(name, profile))
+        given = dict(routers or {})
+        self.profiles = {name: load_profile(name, profile, self.config_catalog, given.get(name))
                          for name, profile in config.profiles.items()}
-        self._tasks: OrderedDict[str, _TaskState] = OrderedDict()
+        for live in self.profiles.values():
+            _warm_up(live)
+        self._tasks: OrderedDict[tuple[str, str], _TaskState] = OrderedDict()  # (profile, task id) -> state
+        self._profile_of: dict[str, str] = {}  # task id -> the profile that routed it last
         self._tasks_lock = threading.Lock()
         self._max_tasks = max_tasks
         self._stats_at = 0.0
@@ -276,57 +378,61 @@ class Optimizer:
         config = load_config(path)
         return cls(config, Store.open(store_url or config.server.store_url), on_outcome=on_outcome)
 
-    def policy(self, profile: str) -> LivePolicy:
+    def profile(self, name: str) -> LiveProfile:
         try:
-            return self.policies[profile]
+            return self.profiles[name]
         except KeyError:
-            raise UnknownProfileError(f"unknown profile {profile!r}; known: {sorted(self.policies)}") from None
+            raise UnknownProfileError(f"unknown profile {name!r}; known: {sorted(self.profiles)}") from None
 
     def default_profile(self) -> str:
-        return next(iter(self.policies))
+        return next(iter(self.profiles))
 
     def start_task(self, text: str = "", *, category: str = "", budget_usd: float | None = None,
-                   profile: str | None = None, task_id: str | None = None) -> TaskHandle:
+                   profile: str | None = None, task_id: str | None = None, source: str = "") -> TaskHandle:
         """Open a task (and its budget: given, else the profile's default)."""
         return self.task(task_id or uuid.uuid4().hex, profile=profile, category=category, budget_usd=budget_usd,
-                         text=text)
+                         text=text, source=source)
 
     def task(self, task_id: str, *, profile: str | None = None, category: str = "", budget_usd: float | None = None,
-             text: str = "") -> TaskHandle:
-        """The live task `task_id` (created on first use; later calls keep its profile and category)."""
+             text: str = "", source: str = "") -> TaskHandle:
+        """The live task `task_id` of a profile (created on first use; later calls keep its labels and text). Its
+        budget is opened in the store together with its first reservation; routing state is per profile."""
         name = profile or self.default_profile()
-        policy = self.policy(name)
-        prior = None
-        if policy.artifact is not None and task_id not in self._tasks:  # featurise outside the lock
-            prior = policy.task_prior(text, category)
+        live = self.profile(name)
+        key = (name, task_id)
         with self._tasks_lock:
-            state = self._tasks.get(task_id)
+            state = self._tasks.get(key)
+            self._profile_of[task_id] = name
             if state is None:
-                state = _TaskState(profile=name, category=category, task_prior=prior)
-                self._tasks[task_id] = state
+                budget = budget_usd if budget_usd is not None else live.config.default_budget_usd
+                if budget is not None and budget < 0:
+                    raise ValueError(f"budget_usd must be >= 0, got {budget}")
+                state = _TaskState(profile=name, category=category, text=text, source=source, budget_usd=budget)
+                self._tasks[key] = state
                 while len(self._tasks) > self._max_tasks:
-                    self._tasks.popitem(last=False)
-                created = True
+                    (_, old_id), _ = self._tasks.popitem(last=False)
+                    self._profile_of.pop(old_id, None)
             else:
-                self._tasks.move_to_end(task_id)
-                created = False
-        if created:
-            policy.allowed(category)  # fail early on an unsatisfiable floor
-            budget = budget_usd if budget_usd is not None else policy.profile.default_budget_usd
-            if budget is not None:
-                self.store.open_budget(task_id, budget)
-        return TaskHandle(self, task_id, text, state)
+                self._tasks.move_to_end(key)
+        return TaskHandle(self, task_id, state.text, state)
 
     def record_outcome(self, rec: OutcomeRecord, *, profile: str | None = None) -> None:
-        """Persist an outcome, update the policy's online counts and call the learner hook."""
+        """Persist an outcome, feed it to the routers that can choose its model and call the learner hook."""
         self.store.record_outcome(rec)
         with self._tasks_lock:
-            state = self._tasks.get(rec.task_id)
+            routed_by = self._profile_of.get(rec.task_id)
+            state = self._tasks.get((profile or routed_by or "", rec.task_id))
         category = rec.category or (state.category if state else "")
         name = profile or (state.profile if state else None)
-        for policy_name, policy in self.policies.items():
-            if (name is None or policy_name == name) and rec.model in policy.expected_cost_usd:
-                policy.add_outcome(category, rec.model, rec.success)
+        stored = self.store.get_decision(rec.decision_id) if rec.decision_id else None
+        context = TaskContext(task_id=rec.task_id, text=state.text if state else "", category=category,
+                              source=state.source if state else "")
+        decision = Decision(task_id=rec.task_id, model=rec.model, decision_id=rec.decision_id or "",
+                            propensity=stored.propensity if stored else 1.0)
+        outcome = Outcome(score=rec.score, success=rec.success, cost_usd=rec.cost_usd)
+        for profile_name, live in self.profiles.items():
+            if (name is None or profile_name == name) and rec.model in live.router.models_:
+                live.router.learn_one(context, decision, outcome)
         if self.on_outcome is not None:
             self.on_outcome(rec)
 
@@ -335,20 +441,26 @@ class Optimizer:
         now = time.monotonic()
         if self._stats_at and now - self._stats_at < max_age_s:
             return
-        stats = self.store.category_model_stats()
-        for policy in self.policies.values():
-            policy.set_online_stats(stats)
+        readers = [live.router for live in self.profiles.values() if hasattr(live.router, "set_online_stats")]
+        if readers:
+            stats = self.store.category_model_stats()
+            for router in readers:
+                router.set_online_stats(stats)  # type: ignore[attr-defined]
         self._stats_at = now
 
     def close(self) -> None:
         self.store.close()
 
 
-def _load_artifact(name: str, profile: ProfileConfig) -> ArtifactPrior | None:
-    """The profile's `router` artifact, loaded and checked against its candidates (None when unset)."""
-    if not profile.router:
-        return None
-    return ArtifactPrior.load(Path(profile.router), tuple(profile.candidates), name)
+def _warm_up(live: LiveProfile) -> None:
+    """One decision before serving (lazy imports, caches), then the router's random stream is restarted so that
+    live decisions start exactly where a replay of the same router does."""
+    try:
+        live.router.decide(TaskContext(task_id="warm-up", text="warm-up"))
+    except (AcoError, KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"profile {live.name!r}: its router ({live.source}) cannot decide: "
+                          f"{type(exc).__name__}: {exc}") from None
+    live.router.reseed()
 
 
 class UnknownProfileError(ConfigError):

@@ -1,10 +1,16 @@
 """The routing proxy as an ASGI app factory (Starlette; no globals, no import-time effects).
 
 `POST /v1/chat/completions` (OpenAI), `/v1/messages` (Anthropic) and `/v1/responses` (OpenAI Responses) with
-`model="aco/<profile>"` route (with fallback along the profile's chain and escalation when the verifier rejects
-an answer); any other model name passes through (translated when the model's upstream speaks another API).
-Every client API is translated at the edge to the canonical chat completions form, goes through the one routed
-flow, and its result (payload or stream) is translated back (`aco.server.protocols`, `aco.server.replies`).
+`model="aco/<profile>"` route; any other model name passes through (translated when the model's upstream speaks
+another API). Every client API is translated at the edge to the canonical chat completions form, goes through the
+one routed flow, and its result (payload or stream) is translated back (`aco.server.protocols`,
+`aco.server.replies`).
+
+The routed flow asks the profile's `Router` (the one `aco bench` replays) through the SDK: an upstream failure makes
+it choose again without the failed model; after a non-streaming answer a multi-step router (a cascade) reads the
+answer's text and cost and may escalate within the request (a profile's `verify_min_chars` rejects too-short
+answers the same way); the value head reads the conversation as the agent's trajectory; a router's stop ends the
+task without a call (HTTP 200, `finish_reason: "stop"`, `x-aco-action: stop`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,9 +35,9 @@ from starlette.routing import Route
 from aco.config import AcoConfig, ModelConfig
 from aco.errors import AcoError
 from aco.records import Usage
+from aco.routers.base import Router
 from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHook, RouteDecision, TaskHandle
 from aco.sdk.optimizer import UnknownProfileError
-from aco.sdk.policy import Prior
 from aco.server import replies
 from aco.server import usage as usage_of
 from aco.server.auth import key_matches, presented_key
@@ -44,6 +50,7 @@ from aco.server.protocols.chat import check_request, conversation_id, step_from_
 from aco.server.replies import Routed
 from aco.server.upstream import UpstreamError, Upstreams
 from aco.store import OutcomeRecord, Store
+from aco.trajectories.conversation import call_usage, task_statement
 
 Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -99,16 +106,30 @@ def _error(exc: ApiError, api: str) -> Response:
     return exc.response()
 
 
-def _decision_headers(d: RouteDecision, fallbacks: list[str]) -> dict[str, str]:
-    return {"x-aco-decision-id": d.decision_id, "x-aco-task-id": header_safe(d.task_id, 256),
-            "x-aco-model": header_safe(d.model), "x-aco-p-success": f"{d.p_success:.4f}",
-            "x-aco-reason": header_safe(d.reason), "x-aco-fallbacks": header_safe(",".join(fallbacks))}
+def _decision_headers(d: RouteDecision, fallbacks: list[str], escalations: list[str] | None = None,
+                      cost_usd: float | None = None) -> dict[str, str]:
+    headers = {"x-aco-decision-id": d.decision_id, "x-aco-task-id": header_safe(d.task_id, 256),
+               "x-aco-model": header_safe(d.model), "x-aco-p-success": f"{d.p_success:.4f}",
+               "x-aco-reason": header_safe(d.reason), "x-aco-fallbacks": header_safe(",".join(fallbacks)),
+               "x-aco-action": d.action, "x-aco-escalations": header_safe(",".join(escalations or []))}
+    if cost_usd is not None:
+        headers["x-aco-cost-usd"] = repr(float(cost_usd))
+    return headers
 
 
 def _decision_json(d: RouteDecision, profile: str, fallbacks: list[str]) -> dict[str, Any]:
     return {"decision_id": d.decision_id, "task_id": d.task_id, "profile": profile, "model": d.model,
-            "p_success": d.p_success, "reason": d.reason, "step_kind": d.step_kind,
+            "p_success": None if d.p_success != d.p_success else d.p_success, "reason": d.reason,
+            "step_kind": d.step_kind, "action": d.action, "propensity": d.propensity,
             "p_success_by_model": d.p_success_by_model, "reserved_usd": d.reserved_usd, "fallbacks": fallbacks}
+
+
+def _stop_payload(d: RouteDecision, profile: str) -> dict[str, Any]:
+    """A routed request the router ended without a call: an empty assistant turn, finish_reason "stop"."""
+    return {"id": f"aco-stop-{d.decision_id}", "object": "chat.completion", "created": int(time.time()),
+            "model": f"aco/{profile}", "choices": [{"index": 0, "message": {"role": "assistant", "content": ""},
+                                                  "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
 
 def _recorded_cost_usd(headers: httpx.Headers) -> float | None:
@@ -154,63 +175,88 @@ def _answer_text(payload: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
+@dataclass
+class _Attempts:
+    """The calls of one routed request: each decision that called a model, the models that failed and the
+    request's cost so far."""
+
+    decisions: list[RouteDecision]
+    failed: list[str]
+    cost_usd: float = 0.0
+
+    def escalations(self) -> list[str]:
+        return [d.model for d in self.decisions[:-1] if d.model not in self.failed]
+
+    def finish(self, routed: Routed, profile: str) -> Routed:
+        last = self.decisions[-1]
+        routed.headers.update(_decision_headers(last, self.failed, self.escalations(), self.cost_usd))
+        routed.decision = {**_decision_json(last, profile, self.failed), "cost_usd": self.cost_usd,
+                           "attempts": [{"decision_id": d.decision_id, "model": d.model, "action": d.action,
+                                         "reason": d.reason} for d in self.decisions]}
+        return routed
+
+
 async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], profile: str,
                        endpoint: str = "chat") -> Routed:
     """The one routed flow: a canonical request in, the canonical result (payload or stream) out."""
-    policy = proxy.optimizer.policy(profile)
+    live = proxy.optimizer.profile(profile)
     h = aco_headers(request)
     task_id = h.task_id or conversation_id(body)
     stream = get_bool(body, "stream")
     step, action = (h.step, "") if h.step else step_from_request(body)
-    failed: list[str] = []
-    escalate = False
+    messages = body.get("messages") or []
+    start = time.perf_counter()
+    task = await proxy.run(proxy.optimizer.task, task_id, profile=profile, category=h.category,
+                           budget_usd=h.budget_usd, text=task_statement(messages), source=h.source)
+    try:
+        decision = await proxy.run(_route, task, body, step, action, endpoint)
+    except BudgetExceededError:
+        proxy.metrics.budget_rejections.labels(profile).inc()
+        raise
+    tried = _Attempts([], [])
     last_error = UpstreamError("no candidate model could be called", status=502)
-    for _ in range(2 * len(policy.models) + 1):
-        start = time.perf_counter()
-        try:
-            task, decision = await proxy.run(
-                _open_and_route, proxy.optimizer, task_id, profile, h.category, h.budget_usd, step, escalate,
-                list(failed), body, action, endpoint)
-        except BudgetExceededError:
-            proxy.metrics.budget_rejections.labels(profile).inc()
-            raise
-        except NoCandidateError:
-            break
+    for _ in range(2 * len(live.models) + 2):
         proxy.metrics.decision_latency.observe(time.perf_counter() - start)
+        if decision.action == "stop":
+            tried.decisions.append(decision)
+            return tried.finish(Routed(payload=_stop_payload(decision, profile)), profile)
         proxy.metrics.chosen.labels(profile, decision.model).inc()
-        escalate = False
+        tried.decisions.append(decision)
         try:
-            reply = await _call(proxy, task, decision, body, stream, profile, failed)
+            routed, escalation = await _call(proxy, task, decision, body, stream, tried, endpoint)
         except UpstreamError as exc:
-            await proxy.run(proxy.optimizer.store.settle_decision, decision.decision_id, 0.0, status="failed")
+            await proxy.run(task.release, decision)
             if not exc.retryable:
                 raise ApiError(exc.status, str(exc), "upstream_error") from None
             proxy.metrics.fallbacks.labels(decision.model, str(exc.status)).inc()
-            failed.append(decision.model)
+            tried.failed.append(decision.model)
             last_error = exc
+            start = time.perf_counter()
+            try:
+                decision = await proxy.run(_route, task, body, step, action, endpoint, list(tried.failed))
+            except NoCandidateError:
+                break
             continue
-        if reply is None:  # the verifier rejected the answer: escalate
-            proxy.metrics.escalations.labels(decision.model).inc()
-            escalate = True
-            continue
-        return reply
+        if escalation is None:
+            return tried.finish(routed, profile)
+        proxy.metrics.escalations.labels(decision.model).inc()
+        decision = escalation
+        start = time.perf_counter()
     raise ApiError(last_error.status if last_error.status >= 500 else 502,
                    f"every candidate failed; last: {last_error}", "upstream_failed")
 
 
-def _open_and_route(optimizer: Optimizer, task_id: str, profile: str, category: str, budget_usd: float | None,
-                    step: str, escalate: bool, failed: list[str], body: dict[str, Any], action: str = "",
-                    endpoint: str = "chat") -> tuple[TaskHandle, RouteDecision]:
-    """One worker-thread hop: get (or open) the task (its text: the last user message) and route its next
-    call (the step's action, for protected-path checks: the last tool calls, else the last message's text)."""
+def _route(task: TaskHandle, body: dict[str, Any], step: str, action: str, endpoint: str,
+           failed: list[str] | None = None, escalate: bool = False) -> RouteDecision:
+    """The task's next decision (the step's action for protected-path checks: the last tool calls, else the last
+    message's text; the request's prompt size for cache-aware costs; the conversation as the trajectory)."""
     messages = body.get("messages") or []
-    task = optimizer.task(task_id, profile=profile, category=category, budget_usd=budget_usd,
-                          text=_message_text(messages, "user"))
     context: dict[str, Any] = {"prompt_tokens": usage_of.estimate_tokens(usage_of.prompt_chars(body))}
     if step:
         context["action"] = action or _message_text(messages[-1:], "")
-    return task, task.route(step, context, escalate=escalate, exclude=failed,
-                            fallback_from=failed[-1] if failed else "", endpoint=endpoint)
+    failed = failed or []
+    return task.route(step, context, escalate=escalate, exclude=failed, fallback_from=failed[-1] if failed else "",
+                      conversation=messages, endpoint=endpoint)
 
 
 def _message_text(messages: list[Any], role: str) -> str:
@@ -226,16 +272,14 @@ def _message_text(messages: list[Any], role: str) -> str:
 
 
 async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str, Any], stream: bool,
-                profile: str, failed: list[str]) -> Routed | None:
-    """Call the decision's model; book what the call cost (a stream: when it ends, however it ends). None when
-    the verifier rejects the answer (escalate)."""
+                tried: _Attempts, endpoint: str) -> tuple[Routed, RouteDecision | None]:
+    """Call the decision's model; book what the call cost (a stream: when it ends, however it ends). With the
+    answer, the escalation a multi-step router (or the length verifier) asks for, else None."""
     cfg = proxy.model_config(d.model)
-    headers = _decision_headers(d, failed)
-    decision = _decision_json(d, profile, failed)
     start = time.perf_counter()
     result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, body, stream,
                                      d.previous_model)
-    if result.stream is not None:
+    if result.stream is not None:  # a stream is on its way to the client: it is not verified
         proxy.metrics.upstream_latency.labels(d.model).observe(time.perf_counter() - start)
 
         async def settle(meter: usage_of.StreamMeter) -> None:
@@ -244,28 +288,31 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
             proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
 
         result.stream.on_end = settle
-        return Routed({**headers, **_replay_headers(result.headers)}, stream=result.stream, decision=decision)
+        return Routed(_replay_headers(result.headers), stream=result.stream), None
     payload = result.payload
     assert payload is not None
     proxy.metrics.upstream_latency.labels(d.model).observe(result.latency_ms / 1000.0)
     usage = usage_of.from_chat(payload.get("usage"))
     cost_usd = _actual_cost_usd(proxy, d.model, result.headers, usage, d.reserved_usd)
-    await proxy.run(task.observe, d, cost_usd=cost_usd, usage=usage)
+    text = _answer_text(payload)
+    await proxy.run(task.observe, d, cost_usd=cost_usd, usage=usage, response=text,
+                    call=call_usage(payload, cost_usd))
     proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
-    min_chars = proxy.optimizer.policy(profile).profile.verify_min_chars
-    if min_chars and len(_answer_text(payload).strip()) < min_chars and d.model != task_strongest(proxy, task):
-        return None
-    return Routed({**headers, **_replay_headers(result.headers)}, payload=payload, decision=decision)
+    tried.cost_usd += cost_usd
+    routed = Routed(_replay_headers(result.headers), payload=payload)
+    escalation = await proxy.run(task.next_step, body.get("messages") or [], endpoint)
+    if escalation is not None:
+        return routed, escalation
+    live = proxy.optimizer.profile(task.profile)
+    min_chars = live.config.verify_min_chars
+    if min_chars and len(text.strip()) < min_chars and live.stronger_than(d.model):
+        return routed, await proxy.run(_route, task, body, "", "", endpoint, None, True)
+    return routed, None
 
 
 def _replay_headers(headers: httpx.Headers) -> dict[str, str]:
     """What a replay upstream reports about its recording (cost, verdict, turn), passed on to the client."""
     return {k: v for k, v in headers.items() if k.startswith("x-replay-")}
-
-
-def task_strongest(proxy: Proxy, task: TaskHandle) -> str:
-    """The last model of the task's allowed chain (no escalation beyond it)."""
-    return proxy.optimizer.policy(task.profile).allowed(task.category)[-1]
 
 
 async def _passthrough(proxy: Proxy, body: dict[str, Any], canonical: dict[str, Any], model: str, api: str
@@ -313,7 +360,7 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         canonical = anthropic.request_to_chat(await read_json(request, limit), need_max_tokens=False)
         model = str(canonical["model"])  # a profile is counted on its strongest candidate
         if model.startswith("aco/"):
-            model = proxy.optimizer.policy(model.removeprefix("aco/")).strongest
+            model = proxy.optimizer.profile(model.removeprefix("aco/")).strongest
         return await proxy.caller.count_tokens(model, canonical)
 
     async def responses_(request: Request) -> Response:
@@ -360,7 +407,7 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         return Response(proxy.metrics.render(), media_type="text/plain; version=0.0.4")
 
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "profiles": sorted(proxy.optimizer.policies)})
+        return JSONResponse({"status": "ok", "profiles": sorted(proxy.optimizer.profiles)})
 
     return {"chat": chat, "messages": messages, "count_tokens": count_tokens, "responses": responses_,
             "models": models, "route": route, "outcomes": outcomes, "decision": decision, "metrics": metrics,
@@ -403,12 +450,13 @@ async def _expire_reservations(proxy: Proxy) -> None:
 
 def create_app(config: AcoConfig, *, transport: httpx.AsyncBaseTransport | None = None, store: Store | None = None,
                on_outcome: OutcomeHook | None = None, admin_key: str | None = None,
-               priors: dict[str, Prior] | None = None) -> Starlette:
+               routers: Mapping[str, Router] | None = None) -> Starlette:
     """Build the proxy. The store defaults to `config.server.store_url`; the admin key to the environment
-    variable `config.server.api_key_env`; `transport` replaces the network (tests)."""
+    variable `config.server.api_key_env`; `transport` replaces the network (tests); `routers` replace profiles'
+    routers (tests)."""
     owns_store = store is None
     store = store or Store.open(config.server.store_url)
-    optimizer = Optimizer(config, store, on_outcome=on_outcome, priors=priors)
+    optimizer = Optimizer(config, store, on_outcome=on_outcome, routers=routers)
     key = admin_key if admin_key is not None else os.environ.get(config.server.api_key_env)
     upstreams = Upstreams(config, transport)
     proxy = Proxy(config, optimizer, upstreams, ProxyMetrics(), key, Caller(config, upstreams))

@@ -115,6 +115,7 @@ class AcoHeaders:
     step: str
     category: str
     budget_usd: float | None
+    source: str = ""  # the task's source (benchmark, repository, ...): a feature of some routers
 
 
 def aco_headers(request: Request) -> AcoHeaders:
@@ -124,7 +125,8 @@ def aco_headers(request: Request) -> AcoHeaders:
         task_id=_identifier(h.get("x-aco-task-id", ""), "x-aco-task-id"),
         step=check_step(h.get("x-aco-step", ""), "x-aco-step"),
         category=_identifier(h.get("x-aco-category", ""), "x-aco-category"),
-        budget_usd=parse_budget(budget, "x-aco-budget-usd") if budget is not None else None)
+        budget_usd=parse_budget(budget, "x-aco-budget-usd") if budget is not None else None,
+        source=_identifier(h.get("x-aco-source", ""), "x-aco-source"))
 
 
 def header_safe(text: str, limit: int = 200) -> str:

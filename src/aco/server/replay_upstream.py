@@ -11,7 +11,6 @@ The models `fault/malformed-json`, `fault/malformed-stream` (garbage from the fi
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
 import math
@@ -28,12 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from aco.datasets.routerbench import unwrap_prompt
 from aco.errors import DataError
 from aco.server import sse
 from aco.server.http import ApiError
 from aco.server.protocols import anthropic
 from aco.server.protocols.anthropic_stream import AnthropicWriter
 from aco.server.protocols.chat import chunk, payload_chunks
+from aco.server.replay_pairs import PairBook
 from aco.server.replay_trajectories import TrajectoryBook, replay_payload
 from aco.server.usage import estimate_tokens, from_chat, prompt_chars, to_anthropic
 
@@ -42,16 +43,9 @@ _SPLITS = ("train", "test")
 
 
 def prompt_text(raw: str) -> str:
-    """The chat text of a RouterBench prompt cell (stored as a Python list literal of strings)."""
-    raw = str(raw)
-    if raw.startswith("[") and raw.endswith("]"):
-        try:
-            parts = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            return raw.strip()
-        if isinstance(parts, list) and all(isinstance(p, str) for p in parts):
-            return "\n".join(parts).strip()
-    return raw.strip()
+    """The chat text of a RouterBench prompt or response cell (a Python list literal of strings): the same text
+    `aco bench` reads (`aco.datasets.routerbench.unwrap_prompt`), so a replayed answer is the table's."""
+    return unwrap_prompt(str(raw))
 
 
 @dataclass(frozen=True)
@@ -66,11 +60,15 @@ class Recorded:
 
 
 class ReplayBook:
-    """Every recorded (prompt, model) -> response, cost and verdict, indexed by prompt text."""
+    """Every recorded (prompt, model) -> response, cost and verdict, indexed by prompt text and by sample id.
+
+    A (prompt, model) recorded twice keeps its first recording with a verdict (else its first), as the RouterBench
+    loader keeps a sample's first scored result per model."""
 
     def __init__(self, frames: list[pd.DataFrame]) -> None:
         self.models: list[str] = []
         self._rows: dict[str, dict[str, Recorded]] = {}
+        self._by_sample: dict[str, dict[str, Recorded]] = {}
         for frame in frames:
             self._add(frame)
 
@@ -87,8 +85,12 @@ class ReplayBook:
             for i, text in enumerate(texts):
                 if not isinstance(responses[i], str) or pd.isna(costs[i]):
                     continue
-                self._rows.setdefault(text, {})[model] = Recorded(
-                    sample_ids[i], eval_names[i], prompt_text(responses[i]), float(costs[i]), float(correct[i]))
+                rec = Recorded(sample_ids[i], eval_names[i], prompt_text(responses[i]), float(costs[i]),
+                               float(correct[i]))
+                for answers in (self._rows.setdefault(text.strip(), {}), self._by_sample.setdefault(sample_ids[i], {})):
+                    kept = answers.get(model)
+                    if kept is None or (not math.isfinite(kept.correct) and math.isfinite(rec.correct)):
+                        answers[model] = rec
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> ReplayBook:
@@ -109,8 +111,10 @@ class ReplayBook:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def lookup(self, text: str, model: str) -> Recorded | None:
-        return self._rows.get(text.strip(), {}).get(model)
+    def lookup(self, text: str, model: str, sample_id: str = "") -> Recorded | None:
+        """The recording of `model` for this prompt (or for the named sample, when given: prompts recorded twice)."""
+        answers = self._by_sample.get(sample_id) if sample_id else None
+        return (answers or self._rows.get(text.strip(), {})).get(model)
 
     def has_prompt(self, text: str) -> bool:
         return text.strip() in self._rows
@@ -194,12 +198,17 @@ def _fault(model: str, api: str, stream: bool) -> Response:
     return Response(b"{this is not json", media_type="application/json")
 
 
-def _resolve(book: ReplayBook, trajectories: TrajectoryBook | None, body: dict[str, Any], api: str
-             ) -> tuple[dict[str, Any], dict[str, str]] | Response:
+def _resolve(book: ReplayBook, trajectories: TrajectoryBook | None, body: dict[str, Any], api: str,
+             pairs: PairBook | None = None) -> tuple[dict[str, Any], dict[str, str]] | Response:
     model = body.get("model")
     text = _user_text(body)
     if text is None or not isinstance(model, str):
         return _error(400, "need 'model' and 'messages' (a list of {role, content})", "invalid_request", api)
+    if pairs is not None and model in pairs.models:
+        replied = pairs.reply(body)
+        if isinstance(replied, str):
+            return _error(404, f"replay upstream: {replied}", "task_not_recorded", api)
+        return replied
     if trajectories is not None and model in trajectories.models:
         found = replay_payload(trajectories, model, body)
         if isinstance(found, str):
@@ -208,7 +217,8 @@ def _resolve(book: ReplayBook, trajectories: TrajectoryBook | None, body: dict[s
     if model not in book.models:
         known = book.models + (trajectories.models if trajectories is not None else [])
         return _error(404, f"model {model!r} has no recorded responses; known: {known}", "model_not_found", api)
-    rec = book.lookup(text, model)
+    meta = body.get("metadata")
+    rec = book.lookup(text, model, str(meta.get("aco_replay_task") or "") if isinstance(meta, dict) else "")
     if rec is None:
         what = "this prompt is not in the RouterBench recordings" if not book.has_prompt(text) else \
             f"no recorded response of {model!r} for this prompt"
@@ -220,9 +230,10 @@ def _resolve(book: ReplayBook, trajectories: TrajectoryBook | None, body: dict[s
 
 
 def create_replay_app(book: ReplayBook, *, trajectories: TrajectoryBook | None = None,
-                      chunk_delay_ms: float = 0.0) -> Starlette:
+                      chunk_delay_ms: float = 0.0, pairs: PairBook | None = None) -> Starlette:
     """The replay upstream as an ASGI app: `POST /v1/chat/completions` (OpenAI), `POST /v1/messages` and
-    `/v1/messages/count_tokens` (Anthropic), `GET /v1/models`, `GET /healthz`."""
+    `/v1/messages/count_tokens` (Anthropic), `GET /v1/models`, `GET /healthz`; `pairs` adds a pair's recorded runs
+    for parity checks (`aco.server.replay_pairs`)."""
 
     async def answer(request: Request, api: str) -> Response:
         try:
@@ -238,7 +249,7 @@ def create_replay_app(book: ReplayBook, *, trajectories: TrajectoryBook | None =
         stream = bool(body.get("stream"))
         if canonical.get("model") in FAULT_MODELS:
             return _fault(str(canonical["model"]), api, stream)
-        found = _resolve(book, trajectories, canonical, api)
+        found = _resolve(book, trajectories, canonical, api, pairs)
         if isinstance(found, Response):
             return found
         payload, headers = found
@@ -264,7 +275,8 @@ def create_replay_app(book: ReplayBook, *, trajectories: TrajectoryBook | None =
         return JSONResponse({"input_tokens": estimate_tokens(prompt_chars(canonical))})
 
     async def models(_: Request) -> Response:
-        names = book.models + (trajectories.models if trajectories is not None else []) + list(FAULT_MODELS)
+        names = (book.models + (trajectories.models if trajectories is not None else [])
+                 + (pairs.models if pairs is not None else []) + list(FAULT_MODELS))
         return JSONResponse({"object": "list", "data": [{"id": m, "object": "model", "type": "model"}
                                                         for m in names]})
 

@@ -103,3 +103,14 @@ class RefusalRecord:
     remaining_usd: float | None = None
     category: str = ""
     created_at: float = field(default_factory=now_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Whether a decision was admitted (its reservation fits the task's budget) and whether the task has one."""
+
+    ok: bool
+    budgeted: bool
+
+    def __bool__(self) -> bool:
+        return self.ok

@@ -16,7 +16,7 @@ import sqlalchemy.dialects.sqlite
 
 from aco.errors import ConfigError
 from aco.records import Usage
-from aco.store.records import BudgetState, DecisionRecord, OutcomeRecord, RefusalRecord, now_s
+from aco.store.records import Admission, BudgetState, DecisionRecord, OutcomeRecord, RefusalRecord, now_s
 from aco.store.schema import BUDGET_REFUSALS, BUDGETS, DECISIONS, MIGRATIONS, OUTCOMES, SCHEMA_VERSION
 
 _EPS_USD = 1e-12
@@ -232,14 +232,17 @@ class Store:
     # --- budgets -----------------------------------------------------------------------------------
     def open_budget(self, task_id: str, budget_usd: float) -> None:
         """Create the task's budget if it has none (an existing budget is kept as it is)."""
+        with self.engine.begin() as conn:
+            self._open_budget(conn, task_id, budget_usd)
+
+    def _open_budget(self, conn: sa.Connection, task_id: str, budget_usd: float) -> None:
         if budget_usd < 0:
             raise ValueError(f"budget_usd must be >= 0, got {budget_usd}")
         row = {"task_id": task_id, "budget_usd": float(budget_usd), "reserved_usd": 0.0, "spent_usd": 0.0}
-        with self.engine.begin() as conn:
-            if self._sql.open_budget is not None:
-                conn.execute(self._sql.open_budget, row)
-            elif conn.execute(self._sql.exists, {"b_task_id": task_id}).first() is None:  # pragma: no cover
-                conn.execute(sa.insert(BUDGETS), row)
+        if self._sql.open_budget is not None:
+            conn.execute(self._sql.open_budget, row)
+        elif conn.execute(self._sql.exists, {"b_task_id": task_id}).first() is None:  # pragma: no cover
+            conn.execute(sa.insert(BUDGETS), row)
 
     def reserve(self, task_id: str, amount_usd: float) -> bool:
         """Atomically reserve `amount_usd` of the task's budget; False (nothing reserved) if it would overspend.
@@ -255,18 +258,25 @@ class Store:
                 return True
             return conn.execute(self._sql.exists, params).first() is None
 
-    def reserve_and_record(self, rec: DecisionRecord) -> bool:
-        """One transaction: reserve `rec.reserved_usd` of the task's budget and persist the decision.
+    def reserve_and_record(self, rec: DecisionRecord, open_budget_usd: float | None = None) -> Admission:
+        """One transaction: open the task's budget (with `open_budget_usd`, if it has none yet), reserve
+        `rec.reserved_usd` of it and persist the decision.
 
-        False (and nothing written) when the reservation would overspend; True otherwise.
+        Not admitted (and nothing written but the budget) when the reservation would overspend. `budgeted` says
+        whether the task has a budget (whose reservations must be settled).
         """
         params = {"b_task_id": rec.task_id, "amount_usd": float(rec.reserved_usd)}
         with self.engine.begin() as conn:
-            if (rec.reserved_usd > 0 and conn.execute(self._sql.reserve, params).rowcount != 1
-                    and conn.execute(self._sql.exists, params).first() is not None):
-                return False
+            if open_budget_usd is not None:
+                self._open_budget(conn, rec.task_id, open_budget_usd)
+            if rec.reserved_usd > 0 and conn.execute(self._sql.reserve, params).rowcount == 1:
+                budgeted = True
+            else:
+                budgeted = open_budget_usd is not None or conn.execute(self._sql.exists, params).first() is not None
+                if budgeted and rec.reserved_usd > 0:
+                    return Admission(ok=False, budgeted=True)
             conn.execute(self._sql.insert_decision, _decision_row(rec))
-        return True
+        return Admission(ok=True, budgeted=budgeted)
 
     def settle(self, task_id: str, reserved_usd: float, actual_usd: float) -> None:
         """Release a reservation and book the actual cost (one UPDATE; no-op for a task without budget).

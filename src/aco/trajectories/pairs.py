@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from aco.datasets.generic import iter_jsonl
+from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError, DataError
+from aco.records import ModelSpec
 from aco.trajectories.loader import Trajectory, TrajectoryFile, load_trajectory_file
 from aco.trajectories.pricing import stated_price
 
@@ -18,6 +20,8 @@ SONNET_FILE = "sweagent_claude4sonnet_first6.jsonl"
 GEMINI_FILE = "mini_gemini3pro_first6.jsonl"
 SONNET_SYSTEM = "sweagent:20250522_sweagent_claude-4-sonnet-20250514"
 PAIRS = ("lm32b-sonnet", "gemini-opus")
+PAIR_MODELS = {"lm32b-sonnet": ("SWE-agent-LM-32B", "Claude 4 Sonnet (20250514)"),
+               "gemini-opus": ("Gemini 3 Pro Preview (2025-11-18)", "Claude 4.5 Opus medium (20251101)")}
 
 
 @dataclass(frozen=True)
@@ -102,3 +106,26 @@ def load_pair(name: str, data_dir: Path) -> Pair:
     return Pair(name=name, description=description, task_ids=tuple(ids), has_turns=has,
                 trajectories=dict(cheap.trajectories), texts=texts, cheap_success=cheap_ok,
                 strong_success=strong_ok, cheap_cost_usd=cheap_cost, strong_cost_usd=strong_cost)
+
+
+def pair_table(pair: Pair) -> OutcomeTable:
+    """The pair's tasks with turns as an outcome table over (cheap, strong): resolved and cost of each model's run,
+    the problem statement as text, the repository as category, and the cheap run's turns (a tuple of `Turn`) in
+    the task column `turns` (what a value head reads at turn K; the whole-run outcome stays in score and cost)."""
+    rows = np.flatnonzero(pair.has_turns)
+    ids = [pair.task_ids[i] for i in rows]
+    repos = [t.split("__")[0] if "__" in t else "" for t in ids]
+    tasks = pd.DataFrame({"text": [pair.texts.get(t, "") for t in ids], "category": repos, "source": pair.name,
+                          "group": repos}, index=pd.Index(ids, name="task_id"))
+    tasks["turns"] = pd.Series([pair.trajectories[t].turns for t in ids], index=tasks.index, dtype=object)
+    cheap, strong = PAIR_MODELS[pair.name]
+    cost = np.column_stack([pair.cheap_cost_usd[rows], pair.strong_cost_usd[rows]])
+    models = (ModelSpec(name=cheap, tier=1), ModelSpec(name=strong, tier=2))
+    score = np.column_stack([pair.cheap_success[rows], pair.strong_success[rows]]).astype(float)
+    return OutcomeTable(name=f"swebench-{pair.name}", tasks=tasks, models=models, score=score, cost_usd=cost,
+                        metadata={"description": pair.description})
+
+
+def load_pair_table(data_dir: Path, name: str = "lm32b-sonnet") -> OutcomeTable:
+    """`pair_table` of a named pair read from the data directory."""
+    return pair_table(load_pair(name, data_dir))

@@ -61,15 +61,22 @@ class StepPolicy:
             return True
         return any(p in path for path in action_paths(action) for p in self.protected)
 
+    def step(self, kind: str, action: str, hold: int) -> tuple[bool, int]:
+        """One step given the turns `hold` the strong model is still held: (goes strong, turns held after it).
+
+        The one rule behind `route` (replay) and the SDK / proxy (live)."""
+        if self.wants_strong(kind, action):
+            return True, self.sticky_turns
+        if hold > 0:
+            return True, hold - 1
+        return False, 0
+
     def route(self, kinds: Sequence[str], actions: Sequence[str]) -> np.ndarray:
         """(n_steps,) bool: True where the step goes to the strong model, with stickiness applied."""
         strong = np.zeros(len(kinds), dtype=bool)
         hold = 0
         for i, (kind, action) in enumerate(zip(kinds, actions, strict=True)):
-            if self.wants_strong(kind, action):
-                strong[i], hold = True, self.sticky_turns
-            elif hold > 0:
-                strong[i], hold = True, hold - 1
+            strong[i], hold = self.step(kind, action, hold)
         return strong
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -25,13 +26,9 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from aco.evaluation import metrics
 from aco.evaluation.protocol import kfold_splits
+from aco.trajectories.frozen_head import FrozenHead, freeze, signed_log1p
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-
-
-def _signed_log1p(x: np.ndarray) -> np.ndarray:
-    values = np.asarray(x, dtype=float)
-    return np.asarray(np.sign(values) * np.log1p(np.abs(values)))
 
 
 def _pipeline(numeric: Sequence[str], categorical: Sequence[str], text_columns: Sequence[str], seed: int,
@@ -40,7 +37,7 @@ def _pipeline(numeric: Sequence[str], categorical: Sequence[str], text_columns: 
     if categorical:
         parts.append(("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=3), list(categorical)))
     if numeric:
-        parts.append(("num", make_pipeline(FunctionTransformer(_signed_log1p), StandardScaler()), list(numeric)))
+        parts.append(("num", make_pipeline(FunctionTransformer(signed_log1p), StandardScaler()), list(numeric)))
     for column in text_columns:
         parts.append((f"txt_{column}", TfidfVectorizer(min_df=2, max_features=20000, sublinear_tf=True), column))
     for column in char_columns:
@@ -82,6 +79,7 @@ class ValueHead:
     model_: object | None = field(default=None, init=False, repr=False)
     constant_: float | None = field(default=None, init=False)
     platt_: tuple[float, float] | None = field(default=None, init=False)
+    frozen_: FrozenHead | None = field(default=None, init=False, repr=False)
 
     def fit(self, frame: pd.DataFrame, y: np.ndarray) -> ValueHead:
         """Fit on training rows; a single-class target gives a constant prediction."""
@@ -106,6 +104,7 @@ class ValueHead:
                 raise
             self.model_ = self._fit_model(frame, labels, [])
         self.constant_ = None
+        self.frozen_ = None if self.calibration_folds > 1 else freeze(self.model_)
         return self
 
     def _fit_model(self, frame: pd.DataFrame, labels: np.ndarray, text_columns: Sequence[str],
@@ -128,14 +127,38 @@ class ValueHead:
         """(n,) calibrated P(success)."""
         if self.constant_ is not None:
             return np.full(len(frame), self.constant_)
-        if self.model_ is None:
+        if self.frozen_ is not None:
+            proba = self.frozen_.predict_proba(frame)
+        elif self.model_ is None:
             raise RuntimeError("ValueHead is not fitted")
-        raw = self.model_.predict_proba(frame)  # type: ignore[attr-defined]
-        proba = np.asarray(raw[:, 1], dtype=float)
+        else:
+            proba = np.asarray(self.model_.predict_proba(frame)[:, 1], dtype=float)  # type: ignore[attr-defined]
         if self.platt_ is not None:
             slope, intercept = self.platt_
             return np.asarray(1.0 / (1.0 + np.exp(-(slope * _logit(proba) + intercept))))
         return proba
+
+
+    def to_state(self) -> dict[str, Any]:
+        """Parameters and the fitted prediction as JSON values and arrays (see `aco.artifacts`)."""
+        if self.constant_ is None and self.frozen_ is None:
+            raise ValueError(f"value head {self.label!r} cannot be saved (not fitted, or sigmoid-calibrated folds)")
+        params = {k: list(v) if isinstance(v, tuple | list) else v for k, v in (
+            ("numeric", self.numeric), ("categorical", self.categorical), ("use_text", self.use_text),
+            ("extra_text", self.extra_text), ("seed", self.seed), ("kind", self.kind), ("c", self.c),
+            ("label", self.label), ("task_text", self.task_text), ("char_text", self.char_text))}
+        return {"params": params, "constant": self.constant_, "platt": None if self.platt_ is None else
+                list(self.platt_), "frozen": None if self.frozen_ is None else self.frozen_.to_state()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ValueHead:
+        """A fitted head from `to_state` output."""
+        params: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()}
+        head = cls(**params)
+        head.constant_ = None if state["constant"] is None else float(state["constant"])
+        head.platt_ = None if state["platt"] is None else (float(state["platt"][0]), float(state["platt"][1]))
+        head.frozen_ = None if state["frozen"] is None else FrozenHead.from_state(state["frozen"])
+        return head
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

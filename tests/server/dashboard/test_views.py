@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from aco.server.app import create_app
 from aco.store import Store
-from tests.server.fakes import FakeUpstream, make_config, make_prior
+from tests.server.fakes import FakeUpstream, make_config, make_router
 
 KEY = "dash-key"
 AUTH = {"authorization": f"Bearer {KEY}"}
@@ -29,7 +29,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def _client(store: Store, fake: FakeUpstream | None = None) -> TestClient:
     fake = fake or FakeUpstream({"m-small": "500"})
     return TestClient(create_app(make_config(), transport=fake.transport(), store=store, admin_key=KEY,
-                                 priors={"p": make_prior()}))
+                                 routers={"p": make_router()}))
 
 
 def _traffic(client: TestClient) -> None:
@@ -57,7 +57,7 @@ def test_every_dashboard_route_needs_the_key(store: Store, path: str) -> None:
 
 def test_without_a_configured_key_the_dashboard_stays_closed(store: Store) -> None:
     app = create_app(make_config(), transport=FakeUpstream().transport(), store=store, admin_key="",
-                     priors={"p": make_prior()})
+                     routers={"p": make_router()})
     with TestClient(app) as client:
         assert client.get("/dashboard", headers={"authorization": "Bearer "}).status_code == 401
 
