@@ -35,6 +35,7 @@ class ModelConfig(BaseModel):
     typical_output_tokens: int = Field(default=0, ge=0)
     tier: int = Field(default=0, ge=0)
     upstream_model: str = ""  # the name the upstream knows the model by (default: name)
+    aliases: list[str] = Field(default_factory=list)  # other names of this model in outcome tables (transfer)
 
     def priced(self) -> PricedModel:
         spec = ModelSpec(name=self.name, provider=self.provider, usd_per_mtok_input=self.usd_per_mtok_input,

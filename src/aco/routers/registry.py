@@ -22,6 +22,7 @@ _BUILTIN_MODULES = (
     "aco.routers.cascade",
     "aco.routers.category_beta",
     "aco.routers.escalation",
+    "aco.routers.shift",
 )
 _loaded = False
 
