@@ -26,7 +26,7 @@ from aco.config import load_config
 from aco.datasets.registry import load_dataset
 from aco.evaluation.parity import replay_live
 from aco.server.app import create_app
-from aco.server.launch import free_port, start, stop, write_config
+from aco.server.launch import replay_stack
 from aco.store import Store
 
 KEY = "parity-admin-key"
@@ -57,20 +57,8 @@ def live(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
                                              str(folder / f"{profile}.aco"), "--data-dir", str(data_dir)])
         assert result.exit_code == 0, result.output
     env = {"ACO_DATA_DIR": str(data_dir), "ACO_API_KEY": KEY}
-    up_port, aco_port = free_port(), free_port()
-    upstream = start(["replay-upstream", "--port", str(up_port), "--trajectories", "lm32b-sonnet"], env,
-                     f"http://127.0.0.1:{up_port}/healthz")
-    store_url = f"sqlite:///{folder / 'aco.db'}"
-    config = write_config(EXAMPLE, folder / "parity.toml", up_port, store_url)
-    try:
-        proxy = start(["serve", "--config", str(config), "--port", str(aco_port)], env,
-                      f"http://127.0.0.1:{aco_port}/healthz")
-    except Exception:
-        stop(upstream)
-        raise
-    yield Live(f"http://127.0.0.1:{aco_port}", folder, store_url)
-    stop(proxy)
-    stop(upstream)
+    with replay_stack(EXAMPLE, folder, env, ["--trajectories", "lm32b-sonnet"], "parity.toml") as stack:
+        yield Live(stack.proxy_url, folder, stack.store_url)
 
 
 @pytest.mark.parametrize("profile", ["gbdt-mbpp", "gbdt-arc", "cascade-mbpp", "cascade-arc", "value-head"])
