@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,8 @@ from aco.controllers.base import (
 )
 from aco.datasets.table import OutcomeTable
 from aco.records import ModelSpec
+from aco.routers.decision import Run, TaskContext
+from aco.verifiers.base import Reply, Verdict, Verifier
 
 
 def small_table() -> OutcomeTable:
@@ -28,11 +32,17 @@ def small_table() -> OutcomeTable:
                         observable_signals=("api_calls", "cost_usd"))
 
 
-class CallsVerifier(ChainController):
+class FewCalls(Verifier):
     """Trusts a run that finished in few API calls (an observable signal)."""
 
-    def verify(self, state: ControllerState) -> float:
-        return 1.0 if state.observations[-1].signals["api_calls"] < 10 else 0.0
+    name = "few-calls"
+
+    def verdict(self, context: TaskContext, run: Run, replies: Sequence[Reply] = ()) -> Verdict:
+        return Verdict(self.name, 1.0 if run.signals["api_calls"] < 10 else 0.0)
+
+
+def CallsVerifier(chain: list[int], threshold: float) -> ChainController:  # noqa: N802
+    return ChainController(chain, threshold, verifier=FewCalls())
 
 
 def test_chain_controller_pays_for_every_attempt() -> None:

@@ -3,10 +3,11 @@ the selector picks; when they disagree, escalate to a stronger model. Every answ
 
 The verifier is `aco.verifiers.agreement` (the same comparison of answers, scores and selector live and in replay):
 choices for multiple-choice prompts (ARC, Winogrande), normalised code for code answers (MBPP), words for prose.
-Its agreement score goes through an isotonic calibration map fitted on the training tasks (the selected answer's
-recorded verdict), so P(correct) is a probability. Panel (`A+B+C`), escalation target (`>D`) and threshold are
-chosen on the training tasks only (3-fold inner CV: the map is fitted on two inner folds and the grid scored on
-the third), maximising success - cost / value_usd per task; given in the spec, they are kept.
+P(correct) of the selected answer is an `AgreementCalibrator` (a logistic regression on its agreement score, which
+panel model gave it and every answer's score) fitted on the training tasks' recorded verdicts. Panel (`A+B+C`),
+escalation target (`>D`) and threshold are chosen on the training tasks only (3-fold inner CV: the calibrator is
+fitted on two inner folds and the grid scored on the third), maximising success - cost / value_usd per task;
+given in the spec, panel and target are kept.
 Live, the router asks for the panel's models one after the other (`escalate` actions), then stops on the selected
 answer's model or escalates to the target.
 """
@@ -21,14 +22,14 @@ import numpy as np
 
 from aco.datasets.table import OutcomeTable, TaskSet
 from aco.errors import AcoError
-from aco.estimators.calibration import CalibrationMap, fit_isotonic, inner_folds
+from aco.estimators.calibration import inner_folds
 from aco.records import Decision
 from aco.routers.base import Router, Routing, objective_for
 from aco.routers.cascade import CascadeRouter
 from aco.routers.decision import NoModelAllowedError, TaskContext
 from aco.routers.registry import register
 from aco.routers.state import decode, encode
-from aco.verifiers.agreement import AgreementVerifier, agreement_scores, select, similarity_matrix
+from aco.verifiers.agreement import AgreementCalibrator, agreement_scores, select, similarity_matrix
 from aco.verifiers.answers import KINDS, forms, kind_of
 from aco.verifiers.base import answer_of, passes
 
@@ -118,10 +119,10 @@ class AgreementRouter(Router):
         return out
 
     def _selected(self, sim: np.ndarray, panel: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(selected panel position, its agreement score) per task."""
+        """(selected panel position, every answer's agreement score) per task."""
         scores = agreement_scores(sim)
         chosen = select(scores, self.preference_[list(panel)]) if len(scores) else np.zeros(0, dtype=int)
-        return chosen, scores[np.arange(len(chosen)), chosen]
+        return chosen, scores
 
     def _fit(self, table: OutcomeTable) -> None:
         why = self.unmet_requirement(table)
@@ -137,16 +138,17 @@ class AgreementRouter(Router):
         grid = np.array(self.knob_grid)
         folds = inner_folds(table.n_tasks, 3, self.seed)
         rows = np.arange(table.n_tasks)
-        best: tuple[float, tuple[int, ...], int, float, CalibrationMap] | None = None
+        best: tuple[float, tuple[int, ...], int, float, AgreementCalibrator] | None = None
         for panel, targets in candidates:
             at = [pool.index(j) for j in panel]
-            chosen, score = self._selected(sim_all[:, at][:, :, at], panel)
+            chosen, scores = self._selected(sim_all[:, at][:, :, at], panel)
             model = np.asarray(panel)[chosen]
             ok = table.success[rows, model].astype(float)
             p_oof = np.empty(table.n_tasks)
             for k in range(3):
                 held = folds == k
-                p_oof[held] = fit_isotonic(score[~held], ok[~held])(score[held])
+                p_oof[held] = AgreementCalibrator.fit(scores[~held], chosen[~held], ok[~held])(scores[held],
+                                                                                             chosen[held])
             paid = table.cost_usd[:, list(panel)].sum(axis=1)
             escalate = ~passes(p_oof[:, None], grid[None, :])
             for target in targets:
@@ -155,7 +157,8 @@ class AgreementRouter(Router):
                 values = success - self.objective_.cost_weight * cost
                 i = int(np.argmax(values))
                 if best is None or values[i] > best[0] + 1e-12:
-                    best = (float(values[i]), panel, target, float(grid[i]), fit_isotonic(score, ok))
+                    best = (float(values[i]), panel, target, float(grid[i]),
+                            AgreementCalibrator.fit(scores, chosen, ok))
         assert best is not None
         _, self.panel_, self.target_, self.threshold_, self.calibration_ = best
 
@@ -171,7 +174,7 @@ class AgreementRouter(Router):
         self.target_ = int(state["target"])
         self.threshold_ = float(state["threshold"])
         self.preference_ = np.asarray(state["preference"], dtype=float)
-        self.calibration_ = CalibrationMap.from_json(dict(state["calibration"]))
+        self.calibration_ = AgreementCalibrator.from_json(dict(state["calibration"]))
         self.objective_ = decode(state["objective"])
 
     def describe(self) -> dict[str, Any]:
@@ -183,17 +186,13 @@ class AgreementRouter(Router):
     def _threshold(self) -> float:
         return float(self.threshold_ if self.threshold is None else self.threshold)
 
-    @property
-    def verifier(self) -> AgreementVerifier:
-        """The panel's verifier with this router's calibration map and threshold (what the live side asks)."""
-        return AgreementVerifier(kind=self.kind, threshold=self._threshold(), calibration=self.calibration_.to_json())
-
     # --- routing ---------------------------------------------------------------------------------------------
     def route(self, tasks: TaskSet) -> Routing:
         self.check_fitted(tasks)
         comparable, kinds = panel_forms(tasks, self.panel_, self.kind)
-        chosen, score = self._selected(pairwise(comparable, kinds), self.panel_)
-        p = self.verifier.p_correct(score)
+        chosen, scores = self._selected(pairwise(comparable, kinds), self.panel_)
+        score = scores[np.arange(len(chosen)), chosen]
+        p = self.calibration_(scores, chosen)
         escalate = ~passes(p, self._threshold())
         model = np.where(escalate, self.target_, np.asarray(self.panel_)[chosen])
         n, m = tasks.n_tasks, len(tasks.models)
@@ -240,9 +239,12 @@ class AgreementRouter(Router):
         answers = [answer_of(r) for r in answered]
         kind = kind_of(context.text, answers) if self.kind == "auto" else self.kind
         sim = similarity_matrix(forms(answers, kind, context.text), kind)[None]
-        chosen, score = self._selected(sim, [names.index(r.model) for r in answered])
-        keep = answered[int(chosen[0])].model
-        p = float(self.verifier.p_correct(score)[0])
+        chosen, scores = self._selected(sim, [names.index(r.model) for r in answered])
+        keep, score = answered[int(chosen[0])].model, float(scores[0, chosen[0]])
+        if len(answered) < len(panel):  # a panel model failed: its answer is missing (agreement of those present)
+            p = score
+        else:
+            p = float(self.calibration_(scores, chosen)[0])
         if passes(p, self._threshold()) or (allowed is not None and target not in allowed):
-            return decision(keep, "stop", self._why(p, float(score[0]), keep, False), p)
-        return decision(target, "escalate", self._why(p, float(score[0]), target, True), p)
+            return decision(keep, "stop", self._why(p, score, keep, False), p)
+        return decision(target, "escalate", self._why(p, score, target, True), p)

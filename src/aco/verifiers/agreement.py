@@ -3,8 +3,9 @@
 The answers are put in comparable form (`aco.verifiers.answers`: the option a multiple-choice answer picks, the
 normalised code of a code answer, the words of prose) and compared pairwise (1 for the same choice; token similarity
 of code and prose). An answer's agreement score is its mean similarity to the other answers; the selector keeps the
-answer that agrees most with the others (the majority's answer for choices, the medoid for code). P(correct) is the
-score through a calibration map fitted on training outcomes (the `agreement` cascade fits one), else the raw score.
+answer that agrees most with the others (the majority's answer for choices, the medoid for code). As a profile's
+verifier, P(correct) is the raw score (the share of other answers that agree, for choices); the `agreement` cascade
+fits an `AgreementCalibrator` on its training tasks (which panel model was selected, and every answer's score).
 
 The other answers come from calls the verifier asks for (one answer from each of `models`, and `samples - 1` more
 samples of the candidate's own model in one call with n > 1 where the upstream supports it), or, when the
@@ -14,12 +15,13 @@ answer is paid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from aco.estimators.calibration import CalibrationMap
+from aco.estimators.calibration import logit, sigmoid
 from aco.routers.decision import Run, TaskContext
 from aco.verifiers.answers import KINDS, forms, kind_of, similarity
 from aco.verifiers.base import Call, Reply, Verdict, Verifier, answer_of, task_messages
@@ -55,15 +57,53 @@ def select(scores: np.ndarray, preference: np.ndarray) -> np.ndarray:
     return np.asarray(order[:, -1])
 
 
+@dataclass(frozen=True)
+class AgreementCalibrator:
+    """P(selected answer is right) = sigmoid(coef . [its score, one-hot of the selected panel position, every
+    answer's score] + intercept): logistic regression fitted on a panel's training tasks."""
+
+    coef: tuple[float, ...]
+    intercept: float
+
+    @staticmethod
+    def design(scores: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """(n, 1 + 2k) features of (n, k) agreement scores and the selected positions."""
+        n, k = scores.shape
+        rows = np.arange(n)
+        return np.column_stack([scores[rows, chosen], np.eye(k)[chosen], scores]) if n else np.zeros((0, 1 + 2 * k))
+
+    @classmethod
+    def fit(cls, scores: np.ndarray, chosen: np.ndarray, correct: np.ndarray, c: float = 1.0) -> AgreementCalibrator:
+        """Fit on training tasks (an intercept-only model when they hold one outcome only)."""
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(correct, dtype=bool)
+        x = cls.design(scores, chosen)
+        if y.all() or not y.any():
+            return cls(tuple([0.0] * x.shape[1]), float(logit(np.array([y.mean() if len(y) else 0.5]))[0]))
+        model = LogisticRegression(C=c, max_iter=1000).fit(x, y)
+        return cls(tuple(model.coef_[0].tolist()), float(model.intercept_[0]))
+
+    def __call__(self, scores: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        return np.asarray(sigmoid(self.design(scores, chosen) @ np.array(self.coef) + self.intercept))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"coef": list(self.coef), "intercept": self.intercept}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AgreementCalibrator:
+        return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]))
+
+
 @register_verifier
 class AgreementVerifier(Verifier):
-    """Best-of-N agreement: P(correct) from the answer's agreement with `models`' answers and `samples - 1` more
-    samples of its own model (or with the other runs of the task when no calls are configured)."""
+    """Best-of-N agreement: P(correct) = the answer's agreement with `models`' answers and `samples - 1` more samples
+    of its own model (or with the other runs of the task when no calls are configured)."""
 
     name = "agreement"
 
     def __init__(self, models: Sequence[str] = (), samples: int = 1, kind: str = "auto", threshold: float = 0.5,
-                 calibration: Mapping[str, Any] | None = None, max_tokens: int | None = None) -> None:
+                 max_tokens: int | None = None) -> None:
         if samples < 1:
             raise ValueError(f"samples must be >= 1, got {samples}")
         if kind not in KINDS:
@@ -72,9 +112,7 @@ class AgreementVerifier(Verifier):
         self.samples = samples
         self.kind = kind
         self.threshold = threshold
-        self.calibration = calibration
         self.max_tokens = max_tokens
-        self._map = CalibrationMap.from_json(dict(calibration)) if calibration else None
 
     def calls(self, context: TaskContext, run: Run) -> tuple[Call, ...]:
         messages = task_messages(context)
@@ -83,11 +121,6 @@ class AgreementVerifier(Verifier):
         if self.samples > 1:
             out.append(Call(run.model, messages, n=self.samples - 1, purpose="agreement", options=options))
         return tuple(out)
-
-    def p_correct(self, score: np.ndarray) -> np.ndarray:
-        """The calibrated P(correct) of agreement scores (the raw score without a calibration map)."""
-        raw = np.clip(np.asarray(score, dtype=float), 0.0, 1.0)
-        return raw if self._map is None else np.asarray(np.clip(self._map(raw), 0.0, 1.0))
 
     def verdict(self, context: TaskContext, run: Run, replies: Sequence[Reply] = ()) -> Verdict:
         cost_usd = float(sum(r.cost_usd for r in replies))
@@ -102,7 +135,7 @@ class AgreementVerifier(Verifier):
         kind = kind_of(context.text, answers) if self.kind == "auto" else self.kind
         comparable = forms(answers, kind, context.text)
         score = float(agreement_scores(similarity_matrix(comparable, kind))[0])
-        p = float(self.p_correct(np.array([score]))[0])
+        p = min(max(score, 0.0), 1.0)
         agreeing = sum(1 for form in comparable[1:] if form is not None and form == comparable[0])
         signals = {"agreement": score, "answers": float(len(answers)), "agreeing": float(agreeing)}
         note = f"; calls failed: {'; '.join(failed)}" if failed else ""
