@@ -8,9 +8,11 @@ one routed flow, and its result (payload or stream) is translated back (`aco.ser
 
 The routed flow asks the profile's `Router` (the one `aco bench` replays) through the SDK: an upstream failure makes
 it choose again without the failed model; after a non-streaming answer a multi-step router (a cascade) reads the
-answer's text and cost and may escalate within the request (a profile's `verify_min_chars` rejects too-short
-answers the same way); the value head reads the conversation as the agent's trajectory; a router's stop ends the
-task without a call (HTTP 200, `finish_reason: "stop"`, `x-aco-action: stop`).
+answer's text and cost and may escalate within the request, then the profile's verifiers (`aco.verifiers`: tests,
+entropy, judge, agreement, length) judge it, their calls paid and booked on the task, and a failed verdict
+escalates within the request the same way; a test run reported in `x-aco-tests` judges the task's previous answer
+and a failure escalates this request. The value head reads the conversation as the agent's trajectory; a router's
+stop ends the task without a call (HTTP 200, `finish_reason: "stop"`, `x-aco-action: stop`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -38,6 +40,7 @@ from aco.records import Usage
 from aco.routers.base import Router
 from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHook, RouteDecision, TaskHandle
 from aco.sdk.optimizer import UnknownProfileError
+from aco.sdk.verification import Verified
 from aco.server import replies
 from aco.server import usage as usage_of
 from aco.server.auth import key_matches, presented_key
@@ -51,6 +54,7 @@ from aco.server.replies import Routed
 from aco.server.upstream import UpstreamError, Upstreams
 from aco.store import OutcomeRecord, Store
 from aco.trajectories.conversation import call_usage, task_statement
+from aco.verifiers import Call, Reply
 
 Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -177,12 +181,13 @@ def _answer_text(payload: Any) -> str:
 
 @dataclass
 class _Attempts:
-    """The calls of one routed request: each decision that called a model, the models that failed and the
-    request's cost so far."""
+    """The calls of one routed request: each decision that called a model, the models that failed, the verdicts
+    on its answers and the request's cost so far (verification calls included)."""
 
     decisions: list[RouteDecision]
     failed: list[str]
     cost_usd: float = 0.0
+    verified: list[Verified] = field(default_factory=list)
 
     def escalations(self) -> list[str]:
         return [d.model for d in self.decisions[:-1] if d.model not in self.failed]
@@ -190,9 +195,14 @@ class _Attempts:
     def finish(self, routed: Routed, profile: str) -> Routed:
         last = self.decisions[-1]
         routed.headers.update(_decision_headers(last, self.failed, self.escalations(), self.cost_usd))
+        if self.verified:
+            routed.headers["x-aco-verdicts"] = header_safe(";".join(v.header() for v in self.verified), 500)
         routed.decision = {**_decision_json(last, profile, self.failed), "cost_usd": self.cost_usd,
                            "attempts": [{"decision_id": d.decision_id, "model": d.model, "action": d.action,
-                                         "reason": d.reason} for d in self.decisions]}
+                                         "reason": d.reason} for d in self.decisions],
+                           "verdicts": [{"decision_id": v.decision_id, "verifier": x.verifier, "p_correct": x.p_correct,
+                                         "reason": x.reason, "cost_usd": x.cost_usd}
+                                        for v in self.verified for x in v.verdicts]}
         return routed
 
 
@@ -208,6 +218,8 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
     start = time.perf_counter()
     task = await proxy.run(proxy.optimizer.task, task_id, profile=profile, category=h.category,
                            budget_usd=h.budget_usd, text=task_statement(messages), source=h.source)
+    if h.tests is not None:  # the agent's test run on the previous answer: a failure escalates this request
+        await proxy.run(task.report_tests, report=h.tests)
     try:
         decision = await proxy.run(_route, task, body, step, action, endpoint)
     except BudgetExceededError:
@@ -247,7 +259,7 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
 
 
 def _route(task: TaskHandle, body: dict[str, Any], step: str, action: str, endpoint: str,
-           failed: list[str] | None = None, escalate: bool = False) -> RouteDecision:
+           failed: list[str] | None = None, escalate: bool = False, because: str = "") -> RouteDecision:
     """The task's next decision (the step's action for protected-path checks: the last tool calls, else the last
     message's text; the request's prompt size for cache-aware costs; the conversation as the trajectory)."""
     messages = body.get("messages") or []
@@ -256,7 +268,7 @@ def _route(task: TaskHandle, body: dict[str, Any], step: str, action: str, endpo
         context["action"] = action or _message_text(messages[-1:], "")
     failed = failed or []
     return task.route(step, context, escalate=escalate, exclude=failed, fallback_from=failed[-1] if failed else "",
-                      conversation=messages, endpoint=endpoint)
+                      conversation=messages, endpoint=endpoint, because=because)
 
 
 def _message_text(messages: list[Any], role: str) -> str:
@@ -276,8 +288,10 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     """Call the decision's model; book what the call cost (a stream: when it ends, however it ends). With the
     answer, the escalation a multi-step router (or the length verifier) asks for, else None."""
     cfg = proxy.model_config(d.model)
+    live = proxy.optimizer.profile(task.profile)
+    asked = _verifier_options(proxy, live.verifiers, cfg, body) if not stream else {}
     start = time.perf_counter()
-    result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, body, stream,
+    result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, {**asked, **body}, stream,
                                      d.previous_model)
     if result.stream is not None:  # a stream is on its way to the client: it is not verified
         proxy.metrics.upstream_latency.labels(d.model).observe(time.perf_counter() - start)
@@ -295,19 +309,72 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     usage = usage_of.from_chat(payload.get("usage"))
     cost_usd = _actual_cost_usd(proxy, d.model, result.headers, usage, d.reserved_usd)
     text = _answer_text(payload)
+    signals = _logprobs(payload, strip="logprobs" not in body)
     await proxy.run(task.observe, d, cost_usd=cost_usd, usage=usage, response=text,
-                    call=call_usage(payload, cost_usd))
+                    call=call_usage(payload, cost_usd), signals=signals)
     proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
     tried.cost_usd += cost_usd
     routed = Routed(_replay_headers(result.headers), payload=payload)
     escalation = await proxy.run(task.next_step, body.get("messages") or [], endpoint)
-    if escalation is not None:
+    if escalation is not None or not live.verifiers:
         return routed, escalation
-    live = proxy.optimizer.profile(task.profile)
-    min_chars = live.config.verify_min_chars
-    if min_chars and len(text.strip()) < min_chars and live.stronger_than(d.model):
-        return routed, await proxy.run(_route, task, body, "", "", endpoint, None, True)
+    loop = asyncio.get_running_loop()
+
+    def call(request: Call) -> Reply:  # a verifier's call, made on the event loop from the verifying thread
+        return asyncio.run_coroutine_threadsafe(_verifier_call(proxy, request), loop).result()
+
+    verified = await run_in_threadpool(task.verify, d, caller=call, conversation=body.get("messages") or [])
+    tried.verified.append(verified)
+    tried.cost_usd += verified.cost_usd
+    if verified.rejected_by is not None and live.stronger_than(d.model):
+        because = f"{verified.rejected_by.verifier}: {verified.rejected_by.reason}"
+        return routed, await proxy.run(_route, task, body, "", "", endpoint, None, True, because)
     return routed, None
+
+
+def _verifier_options(proxy: Proxy, verifiers: Any, cfg: ModelConfig, body: dict[str, Any]) -> dict[str, Any]:
+    """What the profile's verifiers ask of the answer's own call (logprobs), for upstreams that give it (OpenAI
+    chat completions); never overriding the client's own fields."""
+    if proxy.caller.providers[cfg.upstream].api != "openai":
+        return {}
+    asked: dict[str, Any] = {}
+    for verifier in verifiers:
+        asked.update(verifier.request_options(cfg.name))
+    return {k: v for k, v in asked.items() if k not in body}
+
+
+def _logprobs(payload: dict[str, Any], strip: bool) -> dict[str, Any]:
+    """The answer's token logprobs as a run signal (removed from the client's reply when it did not ask)."""
+    try:
+        choice = payload["choices"][0]
+    except (KeyError, IndexError, TypeError):
+        return {}
+    logprobs = choice.pop("logprobs", None) if strip else choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return {"logprobs": content} if content else {}
+
+
+async def _verifier_call(proxy: Proxy, request: Call) -> Reply:
+    """One call a verifier asked for (a judge's grading, another answer), in the canonical form."""
+    try:
+        cfg = proxy.model_config(request.model)
+    except StopIteration:
+        return Reply(request.model, error=f"model {request.model!r} is not configured")
+    body: dict[str, Any] = {"model": request.model, "messages": [dict(m) for m in request.messages],
+                            **dict(request.options), **({"n": request.n} if request.n > 1 else {})}
+    try:
+        result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or request.model, request.model, body,
+                                         False, "")
+    except (UpstreamError, ApiError) as exc:
+        return Reply(request.model, error=str(exc)[:300])
+    payload = result.payload or {}
+    texts = tuple(str((c.get("message") or {}).get("content") or "") for c in payload.get("choices") or []
+                  if isinstance(c, dict))
+    usage = usage_of.from_chat(payload.get("usage"))
+    expected = proxy.optimizer.config_catalog.get(request.model).expected_cost_usd() * request.n
+    cost_usd = _actual_cost_usd(proxy, request.model, result.headers, usage, expected)
+    proxy.metrics.cost_usd.labels(request.model).inc(cost_usd)
+    return Reply(request.model, texts, cost_usd)
 
 
 def _replay_headers(headers: httpx.Headers) -> dict[str, str]:
