@@ -464,11 +464,15 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
 
     async def decision(request: Request) -> Response:
         proxy.require_key(request)
-        rec = await proxy.run(proxy.optimizer.store.get_decision, str(request.path_params["decision_id"]))
+        decision_id = str(request.path_params["decision_id"])
+        rec = await proxy.run(proxy.optimizer.store.get_decision, decision_id)
         if rec is None:
             raise ApiError(404, "no such decision", "not_found")
+        verdicts = await proxy.run(proxy.optimizer.store.verdicts, decision_id=decision_id)
         return JSONResponse({**{f: getattr(rec, f) for f in rec.__dataclass_fields__},
-                             "candidates": list(rec.candidates)})
+                             "candidates": list(rec.candidates),
+                             "verdicts": [{"verifier": v.verifier, "p_correct": v.p_correct, "reason": v.reason,
+                                           "signals": v.signals, "cost_usd": v.cost_usd} for v in verdicts]})
 
     async def metrics(_: Request) -> Response:
         return Response(proxy.metrics.render(), media_type="text/plain; version=0.0.4")

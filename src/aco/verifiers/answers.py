@@ -28,6 +28,7 @@ _FENCE = re.compile(r"```[ \t]*(?:python3|python|py|Python)?[ \t]*\r?\n(.*?)(?:`
 _TAGGED = re.compile(r"\[PYTHON\](.*?)(?:\[/PYTHON\]|\Z)", re.S)
 _CODE_START = re.compile(r"^(?:def |class |import |from \S+ import )", re.M)
 _BUILTINS = frozenset(dir(builtins))
+_WORD = re.compile(r"\w+")
 
 
 def options(prompt: str) -> dict[str, str]:
@@ -41,18 +42,19 @@ def options(prompt: str) -> dict[str, str]:
 
 
 def choice(answer: str, prompt: str = "") -> str | None:
-    """The option letter `answer` picks, or None when it picks none."""
+    """The option letter `answer` picks, or None when it picks none: an answer that is one option's text (or starts
+    with it) picks that option, else a leading letter (`B`, `(B)`, `B)`) or `answer is B` does."""
     text = answer.strip()
     if not text:
         return None
-    match = _LEADING.match(text) or _ANSWER_IS.search(text)
-    if match:
-        return match.group(1).upper()
-    lowered = " ".join(text.lower().split())
+    lowered = " ".join(_WORD.findall(text.lower()))
     named = [letter for letter, option in options(prompt).items()
-             if option and (lowered == option.lower() or lowered.startswith(option.lower() + " ")
-                            or option.lower().startswith(lowered))]
-    return named[0] if len(named) == 1 else None
+             if (words := " ".join(_WORD.findall(option.lower())))
+             and (lowered == words or lowered.startswith(words + " "))]
+    if len(named) == 1:
+        return named[0]
+    match = _LEADING.match(text) or _ANSWER_IS.search(text)
+    return match.group(1).upper() if match else None
 
 
 def code_text(answer: str) -> str:
@@ -163,7 +165,6 @@ def forms(answers: Sequence[str], kind: str, prompt: str = "") -> list[str | Non
     raise ValueError(f"unknown answer kind {kind!r}: use one of {', '.join(KINDS)}")
 
 
-_WORD = re.compile(r"\w+")
 KINDS = ("auto", "choice", "code", "text")
 
 
