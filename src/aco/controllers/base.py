@@ -179,8 +179,8 @@ def replay_controller(controller: Controller, table: OutcomeTable, verify_cost_u
 
 
 class ChainController(Controller):
-    """A cascade as a controller: run the chain in order; after each run, verify and stop unless the verdict fails
-    (`aco.verifiers.base.fails`: P(correct) < threshold; an abstention lets the result stand)."""
+    """A cascade as a controller: run the chain in order; after each run but the last, verify and stop unless the
+    verdict fails (`aco.verifiers.base.fails`: P(correct) < threshold; an abstention lets the result stand)."""
 
     def __init__(self, chain: Sequence[int], threshold: float = 0.5, verifier: Verifier | None = None) -> None:
         if len(chain) < 1:
@@ -192,9 +192,11 @@ class ChainController(Controller):
     def decide(self, state: ControllerState) -> Action:
         if not state.runs:
             return Continue(self.chain[0])
+        if len(state.runs) == len(self.chain):
+            return Stop()  # the last model's result stands: verifying it would change nothing
         if len(state.verdicts) < len(state.runs):
             return Verify()
-        if not fails(state.verdicts[-1], self.threshold) or len(state.runs) == len(self.chain):
+        if not fails(state.verdicts[-1], self.threshold):
             return Stop()
         return Escalate(self.chain[len(state.runs)])
 

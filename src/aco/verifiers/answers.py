@@ -18,6 +18,7 @@ import io
 import keyword
 import re
 import tokenize
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -73,11 +74,13 @@ def code_text(answer: str) -> str:
 def _parse(code: str) -> ast.Module | None:
     """The module of `code`, dropping trailing lines until it parses (answers are often cut or followed by prose)."""
     lines = code.replace("\r\n", "\n").expandtabs(4).split("\n")
-    for end in range(len(lines), 0, -1):
-        try:
-            return ast.parse("\n".join(lines[:end]))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
+    with warnings.catch_warnings():  # an answer's invalid escape sequences are its own business
+        warnings.simplefilter("ignore")
+        for end in range(len(lines), 0, -1):
+            try:
+                return ast.parse("\n".join(lines[:end]))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
     return None
 
 
