@@ -176,7 +176,14 @@ def evaluate_log(
             raise AcoError(f"{log}: no verifier verdict is logged (and no --policy/--dataset to evaluate)")
     finally:
         store.close()
-    _print_rows(Console(), f"verifiers against the reported outcomes ({log})", verifier_rows)
+    console = Console()
+    _print_rows(console, f"verifiers against the reported outcomes ({log})",
+                [{k: v for k, v in row.items() if k != "coef"} for row in verifier_rows])
+    for row in verifier_rows:
+        if "coef" in row:
+            console.print(f"{row['verifier']}: calibrator refitted on {row['labelled']} labelled answers, out-of-fold "
+                          f"AUC {row['auc']:.3f}, Brier {row['brier']:.4f}, ECE {row['ece']:.4f}; coefficients "
+                          f"(standardised) {row['coef']}", markup=False)
 
 
 def _verifier_rows(store: Any, profile: str | None, folds: int, seed: int) -> list[dict[str, Any]]:

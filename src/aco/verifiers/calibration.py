@@ -52,7 +52,7 @@ def calibration_rows(store: Store, profile: str | None = None, folds: int = 5, s
                      min_outcomes: int = 20) -> list[dict[str, Any]]:
     """Per verifier in the log: verdicts, labelled ones, abstentions, mean P(correct) against the success rate, Brier,
     ECE and AUC of the P it logged; for `entropy` also the calibrator refitted from the store's outcomes, scored
-    out of fold (`folds`-fold cross-fitting over the labelled answers)."""
+    out of fold (`folds`-fold cross-fitting over the labelled answers), as the row `entropy-refit`."""
     labelled = labelled_verdicts(store, profile=profile)
     names = sorted({v.verifier for v in store.verdicts()})
     rows = []
@@ -73,7 +73,7 @@ def calibration_rows(store: Store, profile: str | None = None, folds: int = 5, s
 def _entropy_refit(labelled: list[Labelled], folds: int, seed: int, min_outcomes: int) -> dict[str, Any]:
     """The entropy calibrator refitted on every labelled answer, and its out-of-fold calibration."""
     stats, success = entropy_training(labelled)
-    row: dict[str, Any] = {"verifier": "entropy (refit, out of fold)", "labelled": len(stats), "abstained": 0}
+    row: dict[str, Any] = {"verifier": "entropy-refit", "labelled": len(stats), "abstained": 0}
     y = np.array(success, dtype=float)
     if len(stats) < max(min_outcomes, folds) or len(set(success)) < 2:
         return {**row, "note": f"needs {min_outcomes} labelled answers with both outcomes"}
