@@ -87,9 +87,14 @@ class _BookedCaller:
 
 def verify_answer(store: Store, live: LiveProfile, catalog: Catalog, answer: Answer, caller: Caller | None
                   ) -> Verified:
-    """Every verifier of the profile on the answer, each verdict logged on its decision; rejected when one fails."""
+    """Every verifier of the profile on the answer, each verdict logged on its decision; rejected when one fails.
+    The answer of the profile's strongest model cannot be escalated: verifiers that would make paid calls about it
+    are not asked (those that cost nothing, e.g. entropy, still log their signals); `tests` waits for its report
+    (`TaskHandle.report_tests`)."""
     booked = _BookedCaller(store, live, catalog, answer, caller)
-    verifiers = live.verifiers
+    final = not live.stronger_than(answer.run.model)
+    verifiers = tuple(v for v in live.verifiers
+                      if v.on_answer and not (final and v.calls(answer.context, answer.run)))
     verdicts = tuple(verifier.verify(answer.context, answer.run, booked) for verifier in verifiers)
     for verdict in verdicts:
         store.record_verdict(VerdictRecord(

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -324,7 +324,8 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
         return asyncio.run_coroutine_threadsafe(_verifier_call(proxy, request), loop).result()
 
     verified = await run_in_threadpool(task.verify, d, caller=call, conversation=body.get("messages") or [])
-    tried.verified.append(verified)
+    if verified.verdicts:
+        tried.verified.append(verified)
     tried.cost_usd += verified.cost_usd
     if verified.rejected_by is not None and live.stronger_than(d.model):
         because = f"{verified.rejected_by.verifier}: {verified.rejected_by.reason}"
@@ -469,8 +470,7 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
         if rec is None:
             raise ApiError(404, "no such decision", "not_found")
         verdicts = await proxy.run(proxy.optimizer.store.verdicts, decision_id=decision_id)
-        return JSONResponse({**{f: getattr(rec, f) for f in rec.__dataclass_fields__},
-                             "candidates": list(rec.candidates),
+        return JSONResponse({**asdict(rec), "candidates": list(rec.candidates),
                              "verdicts": [{"verifier": v.verifier, "p_correct": v.p_correct, "reason": v.reason,
                                            "signals": v.signals, "cost_usd": v.cost_usd} for v in verdicts]})
 

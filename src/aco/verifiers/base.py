@@ -87,6 +87,7 @@ class Verifier(ABC):
     own call (logprobs) implement `request_options`."""
 
     name: ClassVar[str] = ""
+    on_answer: ClassVar[bool] = True  # judged right after the answer (False: when a later report arrives, e.g. tests)
     threshold: float = 0.5
 
     @classmethod

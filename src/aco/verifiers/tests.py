@@ -79,6 +79,7 @@ class TestsVerifier(Verifier):
 
     __test__ = False
     name = "tests"
+    on_answer = False  # the agent runs its tests after the answer: judged when the report arrives
 
     def __init__(self, threshold: float = 1.0) -> None:
         self.threshold = threshold
