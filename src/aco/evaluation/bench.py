@@ -202,6 +202,7 @@ def summarize(run: RouterRun, table: OutcomeTable, refs: References, seed: int =
     verifier = verifier_metrics(run, table, seed)
     if verifier:
         row["verifier"] = verifier
+        row["verifier_auc"] = verifier["auc"]
     bad = metrics.out_of_range(row, metrics.row_ranges(refs.cheapest_success, refs.best_single_success,
                                                        refs.oracle_success))
     if bad:
