@@ -155,14 +155,21 @@ class TaskHandle:
 
     def next_step(self, conversation: Sequence[Any] | None = None, endpoint: str = "sdk") -> RouteDecision | None:
         """After a call of this request was observed: a multi-step router's next action. An escalation is
-        reserved and returned; None when the latest result stands (or the router is single-step)."""
+        reserved and returned; a stop that keeps the result of an earlier run of this request (a best-of-N panel's
+        selected answer) is returned unrecorded, action "stop" (nothing is called); None when the latest result
+        stands (or the router is single-step)."""
         live = self.optimizer.profile(self._state.profile)
         if not live.router.multi_step:
             return None
         with self._state.lock:
             ctx = self.context("", conversation)
             decision = live.router.decide(ctx)
-            if decision.action != "escalate" or decision.model in {run.model for run in ctx.runs}:
+            ran = [run.model for run in ctx.runs]
+            if decision.action == "stop" and ran and decision.model in ran and decision.model != ran[-1]:
+                return RouteDecision(decision_id="", task_id=self.task_id, model=decision.model,
+                                     p_success=float("nan") if decision.p_success is None else decision.p_success,
+                                     reason=decision.reason, reserved_usd=0.0, action="stop")
+            if decision.action != "escalate" or decision.model in ran:
                 return None  # the latest result stands (a model that already ran here is not run again)
             return self._commit(live, ctx, decision, (), True, "", live.expected_cost_usd.__getitem__, endpoint,
                                 escalated_from=ctx.runs[-1].model if ctx.runs else "")

@@ -188,12 +188,18 @@ class _Attempts:
     failed: list[str]
     cost_usd: float = 0.0
     verified: list[Verified] = field(default_factory=list)
+    answers: dict[str, Routed] = field(default_factory=dict)  # each model's answer in this request
 
     def escalations(self) -> list[str]:
         return [d.model for d in self.decisions[:-1] if d.model not in self.failed]
 
-    def finish(self, routed: Routed, profile: str) -> Routed:
+    def finish(self, routed: Routed, profile: str, kept: str = "") -> Routed:
+        """The reply: `routed` (the latest answer), or with `kept` the answer of that earlier model of the request
+        (a multi-step router kept it), headed by its decision."""
         last = self.decisions[-1]
+        if kept:
+            routed = self.answers[kept]
+            last = next(d for d in reversed(self.decisions) if d.model == kept)
         routed.headers.update(_decision_headers(last, self.failed, self.escalations(), self.cost_usd))
         if self.verified:
             routed.headers["x-aco-verdicts"] = header_safe(";".join(v.header() for v in self.verified), 500)
@@ -251,6 +257,8 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
             continue
         if escalation is None:
             return tried.finish(routed, profile)
+        if escalation.action == "stop":  # the router keeps an earlier answer of this request
+            return tried.finish(routed, profile, kept=escalation.model)
         proxy.metrics.escalations.labels(decision.model).inc()
         decision = escalation
         start = time.perf_counter()
@@ -315,6 +323,7 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
     tried.cost_usd += cost_usd
     routed = Routed(_replay_headers(result.headers), payload=payload)
+    tried.answers[d.model] = routed
     escalation = await proxy.run(task.next_step, body.get("messages") or [], endpoint)
     if escalation is not None or not live.verifiers:
         return routed, escalation
