@@ -41,7 +41,7 @@ from aco.routers.base import Router
 from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHook, RouteDecision, TaskHandle
 from aco.sdk.optimizer import UnknownProfileError
 from aco.sdk.verification import Verified
-from aco.server import replies
+from aco.server import replies, verification
 from aco.server import usage as usage_of
 from aco.server.auth import key_matches, presented_key
 from aco.server.calls import Caller
@@ -297,7 +297,8 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     answer, the escalation a multi-step router (or the length verifier) asks for, else None."""
     cfg = proxy.model_config(d.model)
     live = proxy.optimizer.profile(task.profile)
-    asked = _verifier_options(proxy, live.verifiers, cfg, body) if not stream else {}
+    api = proxy.caller.providers[cfg.upstream].api
+    asked = verification.request_options(live.verifiers, api, cfg.name, body) if not stream else {}
     start = time.perf_counter()
     result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, {**asked, **body}, stream,
                                      d.previous_model)
@@ -317,7 +318,7 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     usage = usage_of.from_chat(payload.get("usage"))
     cost_usd = _actual_cost_usd(proxy, d.model, result.headers, usage, d.reserved_usd)
     text = _answer_text(payload)
-    signals = _logprobs(payload, strip="logprobs" not in body)
+    signals = verification.logprobs_signal(payload, strip="logprobs" not in body)
     await proxy.run(task.observe, d, cost_usd=cost_usd, usage=usage, response=text,
                     call=call_usage(payload, cost_usd), signals=signals)
     proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
@@ -330,7 +331,13 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     loop = asyncio.get_running_loop()
 
     def call(request: Call) -> Reply:  # a verifier's call, made on the event loop from the verifying thread
-        return asyncio.run_coroutine_threadsafe(_verifier_call(proxy, request), loop).result()
+        made = verification.verifier_call(proxy.caller, proxy.optimizer.config_catalog, request, price)
+        return asyncio.run_coroutine_threadsafe(made, loop).result()
+
+    def price(model: str, headers: httpx.Headers, usage: Usage | None, expected_usd: float) -> float:
+        cost_usd = _actual_cost_usd(proxy, model, headers, usage, expected_usd)
+        proxy.metrics.cost_usd.labels(model).inc(cost_usd)
+        return cost_usd
 
     verified = await run_in_threadpool(task.verify, d, caller=call, conversation=body.get("messages") or [])
     if verified.verdicts:
@@ -340,51 +347,6 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
         because = f"{verified.rejected_by.verifier}: {verified.rejected_by.reason}"
         return routed, await proxy.run(_route, task, body, "", "", endpoint, None, True, because)
     return routed, None
-
-
-def _verifier_options(proxy: Proxy, verifiers: Any, cfg: ModelConfig, body: dict[str, Any]) -> dict[str, Any]:
-    """What the profile's verifiers ask of the answer's own call (logprobs), for upstreams that give it (OpenAI
-    chat completions); never overriding the client's own fields."""
-    if proxy.caller.providers[cfg.upstream].api != "openai":
-        return {}
-    asked: dict[str, Any] = {}
-    for verifier in verifiers:
-        asked.update(verifier.request_options(cfg.name))
-    return {k: v for k, v in asked.items() if k not in body}
-
-
-def _logprobs(payload: dict[str, Any], strip: bool) -> dict[str, Any]:
-    """The answer's token logprobs as a run signal (removed from the client's reply when it did not ask)."""
-    try:
-        choice = payload["choices"][0]
-    except (KeyError, IndexError, TypeError):
-        return {}
-    logprobs = choice.pop("logprobs", None) if strip else choice.get("logprobs")
-    content = logprobs.get("content") if isinstance(logprobs, dict) else None
-    return {"logprobs": content} if content else {}
-
-
-async def _verifier_call(proxy: Proxy, request: Call) -> Reply:
-    """One call a verifier asked for (a judge's grading, another answer), in the canonical form."""
-    try:
-        cfg = proxy.model_config(request.model)
-    except StopIteration:
-        return Reply(request.model, error=f"model {request.model!r} is not configured")
-    body: dict[str, Any] = {"model": request.model, "messages": [dict(m) for m in request.messages],
-                            **dict(request.options), **({"n": request.n} if request.n > 1 else {})}
-    try:
-        result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or request.model, request.model, body,
-                                         False, "")
-    except (UpstreamError, ApiError) as exc:
-        return Reply(request.model, error=str(exc)[:300])
-    payload = result.payload or {}
-    texts = tuple(str((c.get("message") or {}).get("content") or "") for c in payload.get("choices") or []
-                  if isinstance(c, dict))
-    usage = usage_of.from_chat(payload.get("usage"))
-    expected = proxy.optimizer.config_catalog.get(request.model).expected_cost_usd() * request.n
-    cost_usd = _actual_cost_usd(proxy, request.model, result.headers, usage, expected)
-    proxy.metrics.cost_usd.labels(request.model).inc(cost_usd)
-    return Reply(request.model, texts, cost_usd)
 
 
 def _replay_headers(headers: httpx.Headers) -> dict[str, str]:
