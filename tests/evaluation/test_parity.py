@@ -37,6 +37,7 @@ JOBS = {  # profile -> (dataset, router spec, holdout)
     "cascade-mbpp": ("routerbench-mbpp", "cascade", "split"),
     "cascade-arc": ("routerbench-arc", "cascade", "split"),
     "thompson-mbpp": ("routerbench-mbpp", "thompson", "split"),
+    "agreement-mbpp": ("routerbench-mbpp", "agreement", "split"),
     "value-head": ("swebench-lm32b-sonnet", "value-head", "fold:0"),
 }
 
@@ -61,7 +62,8 @@ def live(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         yield Live(stack.proxy_url, folder, stack.store_url)
 
 
-@pytest.mark.parametrize("profile", ["gbdt-mbpp", "gbdt-arc", "cascade-mbpp", "cascade-arc", "value-head"])
+@pytest.mark.parametrize("profile", ["gbdt-mbpp", "gbdt-arc", "cascade-mbpp", "cascade-arc", "agreement-mbpp",
+                                     "value-head"])
 def test_zero_differing_decisions_and_the_same_cost_to_the_cent(live: Live, data_dir: Path, profile: str) -> None:
     dataset, spec, holdout = JOBS[profile]
     report = replay_live(live.url, profile, load_dataset(dataset, data_dir), live.folder / f"{profile}.aco",
@@ -71,7 +73,7 @@ def test_zero_differing_decisions_and_the_same_cost_to_the_cent(live: Live, data
     assert report.differences == [] and report.differing_decisions == 0
     assert round(report.live_cost_usd, 2) == round(report.replayed_cost_usd, 2)
     assert report.live_success == pytest.approx(report.replayed_success)
-    if spec == "cascade":
+    if spec in ("cascade", "agreement"):
         assert any(len(task.called) > 1 for task in report.live)  # it escalated within requests
     if spec == "value-head":
         models = {task.model for task in report.live}

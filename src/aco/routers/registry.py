@@ -20,6 +20,7 @@ _BUILTIN_MODULES = (
     "aco.routers.learned",
     "aco.routers.hybrid",
     "aco.routers.cascade",
+    "aco.routers.agreement",
     "aco.routers.category_beta",
     "aco.routers.escalation",
     "aco.routers.shift",
