@@ -105,3 +105,30 @@ def test_a_bad_test_report_is_a_400(store: Store) -> None:
         reply = client.post("/v1/chat/completions", headers={"x-aco-tests": "passed=lots"},
                             json={"model": "aco/p", "messages": [{"role": "user", "content": "x"}]})
     assert reply.status_code == 400 and "x-aco-tests: cannot read 'passed=lots'" in reply.json()["error"]["message"]
+
+
+def test_a_streamed_answer_is_verified_before_it_is_sent(store: Store) -> None:
+    """A profile that checks answers reads a streamed request's answer whole (no `stream` to the upstream), escalates
+    a rejected one, then streams the answer it keeps: chat chunks that add up to it, or Anthropic's events."""
+    upstream = Scripted(answers=("B",))
+    with _client(store, upstream, [{"name": "length", "min_chars": 5}]) as client:
+        with client.stream("POST", "/v1/chat/completions", headers={"x-aco-task-id": "s1", "x-aco-category": "easy"},
+                           json={"model": "aco/p", "stream": True, "stream_options": {"include_usage": True},
+                                 "messages": [{"role": "user", "content": "Pick A or B"}]}) as reply:
+            events = [line[6:] for line in reply.iter_lines() if line.startswith("data: ")]
+            headers = reply.headers
+        with client.stream("POST", "/v1/messages", headers={"x-aco-task-id": "s2", "x-aco-category": "easy"},
+                           json={"model": "aco/p", "stream": True, "max_tokens": 16,
+                                 "messages": [{"role": "user", "content": "Pick A or B"}]}) as claude:
+            names = [line[7:] for line in claude.iter_lines() if line.startswith("event: ")]
+    assert headers["content-type"].startswith("text/event-stream")
+    assert headers["x-aco-model"] == "m-big" and headers["x-aco-escalations"] == "m-small,m-mid"
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "B" and chunks[-1]["usage"]["completion_tokens"] == 1  # the usage chunk the client asked for
+    assert all("stream" not in b and "stream_options" not in b for b in upstream.bodies)
+    assert names[0] == "message_start" and names[-1] == "message_stop"
+    answers = [d for d in store.decisions(task_id="s1") if d.endpoint != "verify"]
+    assert [d.chosen_model for d in answers] == ["m-small", "m-mid", "m-big"]
+    assert all(d.status == "settled" for d in answers)

@@ -7,12 +7,14 @@ one routed flow, and its result (payload or stream) is translated back (`aco.ser
 `aco.server.replies`).
 
 The routed flow asks the profile's `Router` (the one `aco bench` replays) through the SDK: an upstream failure makes
-it choose again without the failed model; after a non-streaming answer a multi-step router (a cascade) reads the
+it choose again without the failed model; after each answer a multi-step router (a cascade) reads the
 answer's text and cost and may escalate within the request, then the profile's verifiers (`aco.verifiers`: tests,
 entropy, judge, agreement, length) judge it, their calls paid and booked on the task, and a failed verdict
 escalates within the request the same way; a test run reported in `x-aco-tests` judges the task's previous answer
 and a failure escalates this request. The value head reads the conversation as the agent's trajectory; a router's
-stop ends the task without a call (HTTP 200, `finish_reason: "stop"`, `x-aco-action: stop`).
+stop ends the task without a call (HTTP 200, `finish_reason: "stop"`, `x-aco-action: stop`). A profile that checks
+answers (a multi-step router or verifiers) asks a streamed request whole of the upstream and streams the answer it
+keeps; any other profile streams the upstream's chunks as they come.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ from aco.server.dashboard import views as dashboard
 from aco.server.http import ApiError, aco_headers, check_step, get_bool, get_float, get_str, header_safe, read_json
 from aco.server.metrics import ProxyMetrics
 from aco.server.protocols import anthropic, responses
-from aco.server.protocols.chat import check_request, conversation_id, step_from_request
+from aco.server.protocols.chat import check_request, conversation_id, payload_chunks, step_from_request
 from aco.server.replies import Routed
+from aco.server.streaming import CanonicalStream
 from aco.server.upstream import UpstreamError, Upstreams
 from aco.store import OutcomeRecord, Store
 from aco.trajectories.conversation import call_usage, task_statement
@@ -219,6 +222,8 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
     h = aco_headers(request)
     task_id = h.task_id or conversation_id(body)
     stream = get_bool(body, "stream")
+    # An answer the profile checks (a multi-step router or verifiers) is read whole, checked, then streamed.
+    buffered = stream and (live.router.multi_step or bool(live.verifiers))
     step, action = (h.step, "") if h.step else step_from_request(body)
     messages = body.get("messages") or []
     start = time.perf_counter()
@@ -237,11 +242,12 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
         proxy.metrics.decision_latency.observe(time.perf_counter() - start)
         if decision.action == "stop":
             tried.decisions.append(decision)
-            return tried.finish(Routed(payload=_stop_payload(decision, profile)), profile)
+            return _streamed(tried.finish(Routed(payload=_stop_payload(decision, profile)), profile), stream)
         proxy.metrics.chosen.labels(profile, decision.model).inc()
         tried.decisions.append(decision)
         try:
-            routed, escalation = await _call(proxy, task, decision, body, stream, tried, endpoint)
+            routed, escalation = await _call(proxy, task, decision, _unstreamed(body) if buffered else body,
+                                             stream and not buffered, tried, endpoint)
         except UpstreamError as exc:
             await proxy.run(task.release, decision)
             if not exc.retryable:
@@ -256,14 +262,27 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
                 break
             continue
         if escalation is None:
-            return tried.finish(routed, profile)
+            return _streamed(tried.finish(routed, profile), buffered)
         if escalation.action == "stop":  # the router keeps an earlier answer of this request
-            return tried.finish(routed, profile, kept=escalation.model)
+            return _streamed(tried.finish(routed, profile, kept=escalation.model), buffered)
         proxy.metrics.escalations.labels(decision.model).inc()
         decision = escalation
         start = time.perf_counter()
     raise ApiError(last_error.status if last_error.status >= 500 else 502,
                    f"every candidate failed; last: {last_error}", "upstream_failed")
+
+
+def _unstreamed(body: dict[str, Any]) -> dict[str, Any]:
+    """A streamed request asked whole of the upstream (its answer is checked before the client sees it)."""
+    return {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+
+
+def _streamed(routed: Routed, stream: bool) -> Routed:
+    """A whole answer sent as the stream the client asked for (its chunks add up to the payload)."""
+    if not stream or routed.payload is None:
+        return routed
+    return Routed(routed.headers, stream=CanonicalStream.of_chunks(payload_chunks(routed.payload)),
+                  decision=routed.decision)
 
 
 def _route(task: TaskHandle, body: dict[str, Any], step: str, action: str, endpoint: str,
@@ -302,7 +321,7 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     start = time.perf_counter()
     result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, {**asked, **body}, stream,
                                      d.previous_model)
-    if result.stream is not None:  # a stream is on its way to the client: it is not verified
+    if result.stream is not None:  # a profile that checks nothing: the chunks go on to the client as they come
         proxy.metrics.upstream_latency.labels(d.model).observe(time.perf_counter() - start)
 
         async def settle(meter: usage_of.StreamMeter) -> None:
