@@ -115,7 +115,7 @@ class _Broken(CascadeRouter):
 
 def test_a_failing_router_becomes_a_note_and_the_others_keep_their_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     available()  # the built-in routers are loaded first
-    monkeypatch.setitem(registry._REGISTRY, _Broken.name, _Broken)
+    monkeypatch.setitem(registry.REGISTRY.classes, _Broken.name, _Broken)
     result = run_bench(two_model_table(), ["best-single", "test-broken", "oracle"], folds=1)
     assert [r["router"] for r in result.rows] == ["best-single", "oracle"]
     assert [str(n) for n in result.notes] == ["failed test-broken: RuntimeError: boom"]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aco.errors import UnknownRouterError
 from aco.policies.objective import Objective
+from aco.registry import Registry
 from aco.routers.base import Router
 
 R = TypeVar("R", bound=type[Router])
 
-_REGISTRY: dict[str, type[Router]] = {}
-_BUILTIN_MODULES = (
+REGISTRY: Registry[Router] = Registry("router", (
     "aco.routers.baselines",
     "aco.routers.peers",
     "aco.routers.online",
@@ -24,43 +23,28 @@ _BUILTIN_MODULES = (
     "aco.routers.category_beta",
     "aco.routers.escalation",
     "aco.routers.shift",
-)
-_loaded = False
+))
 
 
 def register(cls: R) -> R:
     """Class decorator: make a router available under `cls.name`."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"router name {cls.name!r} is already registered by {_REGISTRY[cls.name].__name__}")
-    _REGISTRY[cls.name] = cls
+    REGISTRY.register(cls)
     return cls
-
-
-def _load_builtins() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    _loaded = True
 
 
 def available() -> dict[str, type[Router]]:
     """Every registered router class by name."""
-    _load_builtins()
-    return dict(sorted(_REGISTRY.items()))
+    return REGISTRY.available()
 
 
 def make_router(spec: str, **params: Any) -> Router:
     """Build a router from `name` or `name:argument` (the argument goes to the class's `spec_arg`)."""
-    _load_builtins()
+    known = available()
     name, _, arg = spec.partition(":")
     name = name.strip()
-    cls = _REGISTRY.get(name)
+    cls = known.get(name)
     if cls is None:
-        raise UnknownRouterError(f"unknown router {spec!r}; available: {', '.join(sorted(_REGISTRY))}")
+        raise UnknownRouterError(f"unknown router {spec!r}; available: {', '.join(known)}")
     spec_param: str | None = getattr(cls, "spec_arg", None)
     if arg:
         if spec_param is None:
@@ -75,8 +59,7 @@ def make_router(spec: str, **params: Any) -> Router:
 
 def build_router(spec: str, objective: Objective, **params: Any) -> Router:
     """`make_router`, with `value_usd` from `objective` for every router that trades success against cost."""
-    _load_builtins()
-    cls = _REGISTRY.get(spec.partition(":")[0].strip())
+    cls = available().get(spec.partition(":")[0].strip())
     if cls is not None and "value_usd" in cls._param_names():
         params.setdefault("value_usd", objective.value_usd)
     return make_router(spec, **params)

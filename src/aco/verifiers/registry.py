@@ -3,23 +3,22 @@ and parameters (a profile's `[[profiles.<name>.verifiers]]` entries)."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, TypeVar
 
 from aco.errors import AcoError
+from aco.registry import Registry
 from aco.verifiers.base import Verifier
 
 V = TypeVar("V", bound=type[Verifier])
 
-_REGISTRY: dict[str, type[Verifier]] = {}
-_BUILTIN_MODULES = (
+REGISTRY: Registry[Verifier] = Registry("verifier", (
     "aco.verifiers.tests",
     "aco.verifiers.entropy",
     "aco.verifiers.judge",
     "aco.verifiers.agreement",
     "aco.verifiers.length",
     "aco.verifiers.posthoc",
-)
+))
 
 
 class UnknownVerifierError(AcoError):
@@ -28,19 +27,13 @@ class UnknownVerifierError(AcoError):
 
 def register_verifier(cls: V) -> V:
     """Class decorator: make a verifier available under `cls.name`."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"verifier name {cls.name!r} is already registered by {_REGISTRY[cls.name].__name__}")
-    _REGISTRY[cls.name] = cls
+    REGISTRY.register(cls)
     return cls
 
 
 def available_verifiers() -> dict[str, type[Verifier]]:
     """Every registered verifier class by name."""
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    return dict(sorted(_REGISTRY.items()))
+    return REGISTRY.available()
 
 
 def make_verifier(name: str, **params: Any) -> Verifier:
