@@ -27,14 +27,19 @@ def _int(mapping: Any, *path: str) -> int:
 
 def from_chat(usage: Any) -> Usage | None:
     """OpenAI chat completions `usage` (also streamed with `stream_options.include_usage`)."""
-    if not isinstance(usage, Mapping) or not isinstance(usage.get("prompt_tokens"), int):
+    return _from_openai(usage, "prompt_tokens", "completion_tokens")
+
+
+def _from_openai(usage: Any, input_key: str, output_key: str) -> Usage | None:
+    """OpenAI's usage (chat: prompt/completion tokens; Responses: input/output tokens), whose input count includes
+    the cached and cache-written tokens."""
+    if not isinstance(usage, Mapping) or not isinstance(usage.get(input_key), int):
         return None
-    cached = _int(usage, "prompt_tokens_details", "cached_tokens")
-    written = _int(usage, "prompt_tokens_details", "cache_write_tokens")
-    return Usage(input_tokens=max(_int(usage, "prompt_tokens") - cached - written, 0),
-                 output_tokens=_int(usage, "completion_tokens"), cached_input_tokens=cached,
-                 cache_write_tokens=written, reasoning_tokens=_int(usage, "completion_tokens_details",
-                                                                    "reasoning_tokens"))
+    cached = _int(usage, f"{input_key}_details", "cached_tokens")
+    written = _int(usage, f"{input_key}_details", "cache_write_tokens")
+    return Usage(input_tokens=max(_int(usage, input_key) - cached - written, 0),
+                 output_tokens=_int(usage, output_key), cached_input_tokens=cached, cache_write_tokens=written,
+                 reasoning_tokens=_int(usage, f"{output_key}_details", "reasoning_tokens"))
 
 
 def to_chat(usage: Usage) -> dict[str, Any]:
@@ -67,13 +72,7 @@ def to_anthropic(usage: Usage) -> dict[str, Any]:
 
 def from_responses(usage: Any) -> Usage | None:
     """OpenAI Responses `usage`."""
-    if not isinstance(usage, Mapping) or not isinstance(usage.get("input_tokens"), int):
-        return None
-    cached = _int(usage, "input_tokens_details", "cached_tokens")
-    written = _int(usage, "input_tokens_details", "cache_write_tokens")
-    return Usage(input_tokens=max(_int(usage, "input_tokens") - cached - written, 0),
-                 output_tokens=_int(usage, "output_tokens"), cached_input_tokens=cached, cache_write_tokens=written,
-                 reasoning_tokens=_int(usage, "output_tokens_details", "reasoning_tokens"))
+    return _from_openai(usage, "input_tokens", "output_tokens")
 
 
 def to_responses(usage: Usage) -> dict[str, Any]:
