@@ -76,7 +76,8 @@ def test_rollup_buckets_by_decision_time(filled: Store) -> None:
     assert profiles["q"] == (1, 4.0, 4.0) and profiles["p"][0] == 8
     assert {k: n for k, n, _, _ in rolled.by("model")} == {"small": 3, "mid": 1, "big": 5}
     empty = agg.rollup(Store.open("sqlite://"))
-    assert empty.rows == [] and empty.spend_series() == [] and agg.totals(Store.open("sqlite://")).decisions == 0
+    assert empty.cells == empty.series == [] and empty.spend_series() == []
+    assert agg.totals(Store.open("sqlite://")).decisions == 0
     assert agg.bucket_seconds(0, 100) == 1 and agg.bucket_seconds(0, 86400 * 2) == 900
 
 
