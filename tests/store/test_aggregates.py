@@ -97,6 +97,16 @@ def test_task_results_pair_spend_prediction_and_the_last_outcome(filled: Store) 
     assert rows[2] == (4.0, 1.0, 0.9)  # t2's last decision is d003 (big)
 
 
+def test_task_results_count_a_task_once_when_its_last_decisions_tie(any_store: Store) -> None:
+    for i in (1, 2):  # two last decisions at the same instant
+        any_store.record_decision(_decision(i, "tie", "small", p=0.6, created=T0 + 5))
+        any_store.settle_decision(f"d{i:03d}", 1.0, counterfactual_usd=2.0)
+    any_store.record_outcome(OutcomeRecord(task_id="tie", model="small", score=1.0, success=False))
+    r = agg.task_results(any_store)
+    assert (r.spent_usd.tolist(), r.counterfactual_usd.tolist(), r.success.tolist(), r.p_success.tolist()) == (
+        [2.0], [4.0], [0.0], [0.6])
+
+
 def test_success_escalations_fallbacks_failures_and_splits(filled: Store) -> None:
     assert agg.success_cells(filled) == [("big", "c", 1, 0), ("small", "c", 1, 1)]
     assert agg.escalations(filled) == [("mid", "big", 1), ("small", "big", 1)]

@@ -189,6 +189,20 @@ def bucket_seconds(first_s: float, last_s: float) -> int:
     return next((b for b in BUCKETS_S if span / b <= MAX_BUCKETS), BUCKETS_S[-1])
 
 
+def _driver_rows(store: Store, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """A query's rows as the driver's plain tuples (no type processing). For queries that return many rows: a
+    tuple of strings and numbers is soon left alone by the garbage collector, where SQLAlchemy's Row objects
+    stay tracked and make it sweep the whole heap."""
+    sql = str(query.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}))
+    with store.engine.connect() as conn:
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
 def task_results(store: Store) -> TaskResults:
     """Every task with a reported outcome, in one query: its decisions' spend and counterfactual, its last
     outcome, and the prediction that outcome is checked against: the P(success) the decision the outcome names
@@ -206,20 +220,13 @@ def task_results(store: Store) -> TaskResults:
     predicted = sa.case(
         (outcome.c.decision_id.is_not(None), _p_chosen(store, named)),
         (last_decision.c.chosen_model == outcome.c.model, _p_chosen(store, last_decision)))
-    query = sa.select(last.c.task_id, outcome.c.success, sa.func.coalesce(per_task.c.spent, 0.0),
-                      sa.func.coalesce(per_task.c.cf, 0.0), predicted).select_from(joined)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    if not rows:
-        return TaskResults(*(np.empty(0) for _ in range(4)))
-    task_ids, success, spent, cf, p = zip(*rows, strict=True)
-    keep: Any = slice(None)
-    if len(set(task_ids)) < len(rows):  # two last decisions at the same instant gave a task two rows: keep one
-        keep = sorted({task: i for i, task in reversed(list(enumerate(task_ids)))}.values())
-    return TaskResults(spent_usd=np.array(spent, dtype=np.float64)[keep],
-                       counterfactual_usd=np.array(cf, dtype=np.float64)[keep],
-                       success=np.array(success, dtype=bool).astype(np.float64)[keep],
-                       p_success=np.array(p, dtype=np.float64)[keep])  # None (no prediction) becomes NaN
+    query = sa.select(last.c.task_id, sa.func.coalesce(per_task.c.spent, 0.0), sa.func.coalesce(per_task.c.cf, 0.0),
+                      sa.case((outcome.c.success, 1.0), else_=0.0), predicted).select_from(joined)
+    rows = _driver_rows(store, query)
+    if len({row[0] for row in rows}) < len(rows):  # two last decisions at the same instant: keep one
+        rows = list({row[0]: row for row in reversed(rows)}.values())[::-1]
+    arr = np.array([row[1:] for row in rows], dtype=np.float64).reshape(-1, 4)  # NULL (no prediction) as NaN
+    return TaskResults(spent_usd=arr[:, 0], counterfactual_usd=arr[:, 1], success=arr[:, 2], p_success=arr[:, 3])
 
 
 def success_cells(store: Store) -> list[tuple[str, str, int, int]]:
