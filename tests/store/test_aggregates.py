@@ -76,7 +76,8 @@ def test_rollup_buckets_by_decision_time(filled: Store) -> None:
     assert profiles["q"] == (1, 4.0, 4.0) and profiles["p"][0] == 8
     assert {k: n for k, n, _, _ in rolled.by("model")} == {"small": 3, "mid": 1, "big": 5}
     empty = agg.rollup(Store.open("sqlite://"))
-    assert empty.rows == [] and empty.spend_series() == [] and agg.totals(Store.open("sqlite://")).decisions == 0
+    assert empty.cells == empty.series == [] and empty.spend_series() == []
+    assert agg.totals(Store.open("sqlite://")).decisions == 0
     assert agg.bucket_seconds(0, 100) == 1 and agg.bucket_seconds(0, 86400 * 2) == 900
 
 
@@ -94,6 +95,16 @@ def test_task_results_pair_spend_prediction_and_the_last_outcome(filled: Store) 
     assert rows[0] == (0.0, 1.0, rows[0][2]) and np.isnan(rows[0][2])  # a task without decisions
     assert np.isnan(rows[1][2]) and rows[1][:2] == (3.0, 1.0)
     assert rows[2] == (4.0, 1.0, 0.9)  # t2's last decision is d003 (big)
+
+
+def test_task_results_count_a_task_once_when_its_last_decisions_tie(any_store: Store) -> None:
+    for i in (1, 2):  # two last decisions at the same instant
+        any_store.record_decision(_decision(i, "tie", "small", p=0.6, created=T0 + 5))
+        any_store.settle_decision(f"d{i:03d}", 1.0, counterfactual_usd=2.0)
+    any_store.record_outcome(OutcomeRecord(task_id="tie", model="small", score=1.0, success=False))
+    r = agg.task_results(any_store)
+    assert (r.spent_usd.tolist(), r.counterfactual_usd.tolist(), r.success.tolist(), r.p_success.tolist()) == (
+        [2.0], [4.0], [0.0], [0.6])
 
 
 def test_success_escalations_fallbacks_failures_and_splits(filled: Store) -> None:

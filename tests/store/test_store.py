@@ -18,6 +18,8 @@ from aco.records import Usage
 from aco.store import DecisionRecord, OutcomeRecord, RefusalRecord, Store
 from aco.store.schema import LATEST_VERSION
 
+DASHBOARD_INDEXES = ("ix_decisions_split", "ix_decisions_task_time", "ix_decisions_time")
+
 
 @pytest.fixture
 def store(any_store: Store) -> Store:
@@ -235,6 +237,31 @@ def test_v1_database_is_migrated_to_v2_without_losing_rows(tmp_path: Path) -> No
     assert store.expire_reservations(older_than_s=0.0) == []  # 'unknown' is not an open reservation
     store.record_decision(_decision(1))
     assert store.get_decision("d1").status == "open"  # type: ignore[union-attr]
+    assert set(DASHBOARD_INDEXES) <= {ix["name"] for ix in sa.inspect(store.engine).get_indexes("decisions")}
+
+
+def test_v3_database_gets_the_dashboard_indexes(tmp_path: Path) -> None:
+    """v4 adds covering indexes to a store written by v3, keeps its rows, and a fresh store has them too."""
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'v3.db'}"
+    store = Store.open(url)
+    store.record_decision(_decision(1))
+    with store.engine.begin() as conn:  # back to the v3 schema as released
+        for name in (*DASHBOARD_INDEXES, "ix_outcomes_split"):
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 4")
+    store.close()
+
+    def indexes(engine: sa.Engine) -> set[str]:
+        inspector = sa.inspect(engine)
+        return {ix["name"] for table in ("decisions", "outcomes") for ix in inspector.get_indexes(table)}
+
+    wanted = {*DASHBOARD_INDEXES, "ix_outcomes_split"}
+    assert not indexes(sa.create_engine(url)) & wanted
+    reopened = Store.open(url)
+    assert reopened.schema_version() == LATEST_VERSION and wanted <= indexes(reopened.engine)
+    assert reopened.get_decision("d1") is not None
 
 
 def test_advisory_decision_is_never_expired_but_can_be_settled(store: Store) -> None:

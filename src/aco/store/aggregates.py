@@ -102,68 +102,71 @@ def _p_chosen(store: Store, table: Any) -> sa.ColumnElement[Any]:
 
 @dataclass(frozen=True, slots=True)
 class Rollup:
-    """Decisions summed per (time bucket, profile, model, status, escalated, fallback): one scan of the table
-    serves the totals, the spend series and the per-profile and per-model splits."""
+    """Decisions summed two ways, each one GROUP BY: per time bucket (the spend series) and per (profile, model,
+    status) (read in the order of an index, no sort of the table); together they serve the totals and the
+    per-profile and per-model splits."""
 
     bucket_s: int
-    # (bucket start, profile, model, status, escalated, fallback, decisions, spent, counterfactual, open reserved)
-    rows: list[tuple[float, str, str, str, bool, bool, int, float, float, float]]
+    series: list[tuple[float, int, float, float]]  # (bucket start, decisions, spent, counterfactual), oldest first
+    cells: list[tuple[str, str, str, int, float, float, float]]  # (profile, model, status, decisions, spent,
+    #                                                                counterfactual, open reserved)
 
     def spend_series(self) -> list[tuple[float, float, float, int]]:
         """[(bucket start, spent, counterfactual, decisions)], oldest first."""
-        series: dict[float, list[float]] = {}
-        for t, *_, n, spent, cf, _open in self.rows:
-            acc = series.setdefault(t, [0.0, 0.0, 0.0])
-            acc[0] += spent
-            acc[1] += cf
-            acc[2] += n
-        return [(t, a[0], a[1], int(a[2])) for t, a in sorted(series.items())]
+        return [(t, spent, cf, n) for t, n, spent, cf in self.series]
 
     def by(self, field: str) -> list[tuple[str, int, float, float]]:
         """(value, decisions, spent, counterfactual) per `profile` or `model`, dearest first."""
-        col = {"profile": 1, "model": 2}[field]
+        col = {"profile": 0, "model": 1}[field]
         acc: dict[str, list[float]] = {}
-        for row in self.rows:
+        for row in self.cells:
             a = acc.setdefault(str(row[col]), [0.0, 0.0, 0.0])
-            a[0] += row[6]
-            a[1] += row[7]
-            a[2] += row[8]
+            a[0] += row[3]
+            a[1] += row[4]
+            a[2] += row[5]
         return sorted(((k, int(a[0]), a[1], a[2]) for k, a in acc.items()), key=lambda r: (-r[2], r[0]))
 
 
 def rollup(store: Store) -> Rollup:
-    """One GROUP BY over the decisions (after their first and last time, which set the bucket)."""
-    with store.engine.connect() as conn:
-        first, last = conn.execute(sa.select(sa.func.min(DEC.created_at), sa.func.max(DEC.created_at))).one()
-    if first is None:
-        return Rollup(BUCKETS_S[0], [])
+    """The decisions' first and last time (which set the bucket), then the two GROUP BYs of `Rollup`."""
+    with store.engine.connect() as conn:  # min and max apart: each is one step along the time index
+        first = conn.execute(sa.select(sa.func.min(DEC.created_at))).scalar()
+        last = conn.execute(sa.select(sa.func.max(DEC.created_at))).scalar()
+    if first is None or last is None:
+        return Rollup(BUCKETS_S[0], [], [])
     bucket = bucket_seconds(float(first), float(last))
     key = _floor(store, DEC.created_at / bucket).label("bucket")
-    esc = sa.case((ESCALATED, 1), else_=0).label("esc")
-    fb = sa.case((FALLBACK, 1), else_=0).label("fb")
-    query = (sa.select(key, DEC.profile, DEC.chosen_model, DEC.status, esc, fb, sa.func.count(), sa.func.sum(SPENT),
-                       sa.func.sum(COUNTERFACTUAL),
-                       sa.func.sum(sa.case((DEC.status == "open", DEC.reserved_usd), else_=0.0)))
-             .group_by(key, DEC.profile, DEC.chosen_model, DEC.status, esc, fb))
-    rows = [(float(k) * bucket, str(p), str(m), str(st), bool(e), bool(f), int(n), float(s or 0.0), float(c or 0.0),
-             float(o or 0.0)) for k, p, m, st, e, f, n, s, c, o in _rows(store, query)]
-    return Rollup(bucket, rows)
+    by_time = (sa.select(key, sa.func.count(), sa.func.sum(SPENT), sa.func.sum(COUNTERFACTUAL))
+               .group_by(key).order_by(key))
+    by_split = (sa.select(DEC.profile, DEC.chosen_model, DEC.status, sa.func.count(), sa.func.sum(SPENT),
+                          sa.func.sum(COUNTERFACTUAL),
+                          sa.func.sum(sa.case((DEC.status == "open", DEC.reserved_usd), else_=0.0)))
+                .group_by(DEC.profile, DEC.chosen_model, DEC.status))
+    series = [(float(k) * bucket, int(n), float(s or 0.0), float(c or 0.0)) for k, n, s, c in _rows(store, by_time)]
+    cells = [(str(p), str(m), str(st), int(n), float(s or 0.0), float(c or 0.0), float(o or 0.0))
+             for p, m, st, n, s, c, o in _rows(store, by_split)]
+    return Rollup(bucket, series, cells)
 
 
-def totals(store: Store, rolled: Rollup | None = None) -> Totals:
+def totals(store: Store, rolled: Rollup | None = None, escalated: list[tuple[str, str, int]] | None = None,
+           fell_back: list[tuple[str, str, int]] | None = None) -> Totals:
+    """Store-wide figures; `rolled`, `escalated` and `fell_back` (`rollup`, `escalations` and `fallbacks` of
+    this store) are queried when not given."""
     rolled = rolled if rolled is not None else rollup(store)
+    escalated = escalated if escalated is not None else escalations(store)
+    fell_back = fell_back if fell_back is not None else fallbacks(store)
     statuses: dict[str, int] = {}
-    for row in rolled.rows:
-        statuses[row[3]] = statuses.get(row[3], 0) + row[6]
+    for row in rolled.cells:
+        statuses[row[2]] = statuses.get(row[2], 0) + row[3]
     tasks_query = sa.select(sa.func.count()).select_from(sa.select(DEC.task_id).distinct().subquery())
     outcome_query = sa.select(sa.func.count(), sa.func.sum(sa.case((OUT.success, 1), else_=0)))
     with store.engine.connect() as conn:
         tasks = conn.execute(tasks_query).scalar()
         outcomes, successes = conn.execute(outcome_query).one()
-    r = rolled.rows
-    return Totals(decisions=sum(x[6] for x in r), tasks=int(tasks or 0), spent_usd=sum(x[7] for x in r),
-                  counterfactual_usd=sum(x[8] for x in r), open_reserved_usd=sum(x[9] for x in r),
-                  escalations=sum(x[6] for x in r if x[4]), fallbacks=sum(x[6] for x in r if x[5]),
+    r = rolled.cells
+    return Totals(decisions=sum(x[3] for x in r), tasks=int(tasks or 0), spent_usd=sum(x[4] for x in r),
+                  counterfactual_usd=sum(x[5] for x in r), open_reserved_usd=sum(x[6] for x in r),
+                  escalations=sum(x[2] for x in escalated), fallbacks=sum(x[2] for x in fell_back),
                   by_status=statuses, outcomes=int(outcomes), successes=int(successes or 0))
 
 
@@ -186,14 +189,27 @@ def bucket_seconds(first_s: float, last_s: float) -> int:
     return next((b for b in BUCKETS_S if span / b <= MAX_BUCKETS), BUCKETS_S[-1])
 
 
+def _driver_rows(store: Store, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """A query's rows as the driver's plain tuples (no type processing). For queries that return many rows: a
+    tuple of strings and numbers is soon left alone by the garbage collector, where SQLAlchemy's Row objects
+    stay tracked and make it sweep the whole heap."""
+    sql = str(query.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}))
+    with store.engine.connect() as conn:
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
 def task_results(store: Store) -> TaskResults:
     """Every task with a reported outcome, in one query: its decisions' spend and counterfactual, its last
     outcome, and the prediction that outcome is checked against: the P(success) the decision the outcome names
     gave its model, else the one the task's last decision gave its model when that is the outcome's model."""
-    with_outcome = sa.select(OUT.task_id)
     per_task = (sa.select(DEC.task_id, sa.func.sum(SPENT).label("spent"), sa.func.sum(COUNTERFACTUAL).label("cf"),
                           sa.func.max(DEC.created_at).label("last_t"))
-                .where(DEC.task_id.in_(with_outcome)).group_by(DEC.task_id).subquery())
+                .group_by(DEC.task_id).subquery())  # every task (read in index order); the join keeps those reported
     last = sa.select(OUT.task_id, sa.func.max(OUT.outcome_id).label("oid")).group_by(OUT.task_id).subquery()
     outcome, last_decision, named = OUTCOMES.alias("o"), DECISIONS.alias("dl"), DECISIONS.alias("dn")
     joined = (last.join(outcome, outcome.c.outcome_id == last.c.oid)
@@ -204,15 +220,12 @@ def task_results(store: Store) -> TaskResults:
     predicted = sa.case(
         (outcome.c.decision_id.is_not(None), _p_chosen(store, named)),
         (last_decision.c.chosen_model == outcome.c.model, _p_chosen(store, last_decision)))
-    query = sa.select(last.c.task_id, outcome.c.success, sa.func.coalesce(per_task.c.spent, 0.0),
-                      sa.func.coalesce(per_task.c.cf, 0.0), predicted).select_from(joined)
-    seen: set[str] = set()
-    data = []
-    for task_id, success, spent, cf, p in _rows(store, query):
-        if task_id not in seen:  # two last decisions at the same instant: keep one
-            seen.add(task_id)
-            data.append((float(spent), float(cf), float(bool(success)), float("nan") if p is None else float(p)))
-    arr = np.array(data, dtype=np.float64).reshape(-1, 4)
+    query = sa.select(last.c.task_id, sa.func.coalesce(per_task.c.spent, 0.0), sa.func.coalesce(per_task.c.cf, 0.0),
+                      sa.case((outcome.c.success, 1.0), else_=0.0), predicted).select_from(joined)
+    rows = _driver_rows(store, query)
+    if len({row[0] for row in rows}) < len(rows):  # two last decisions at the same instant: keep one
+        rows = list({row[0]: row for row in reversed(rows)}.values())[::-1]
+    arr = np.array([row[1:] for row in rows], dtype=np.float64).reshape(-1, 4)  # NULL (no prediction) as NaN
     return TaskResults(spent_usd=arr[:, 0], counterfactual_usd=arr[:, 1], success=arr[:, 2], p_success=arr[:, 3])
 
 

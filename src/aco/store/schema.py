@@ -45,6 +45,17 @@ DECISIONS = sa.Table(
 )
 
 DECISIONS_STATUS_INDEX = sa.Index("ix_decisions_status", DECISIONS.c.status)
+# v4: covering indexes of the dashboard's aggregates (`aco.store.aggregates`): the per-(profile, model, status)
+# sums, the filter choices and the fallbacks read this one in order instead of sorting the wide table ...
+DECISIONS_SPLIT_INDEX = sa.Index("ix_decisions_split", DECISIONS.c.profile, DECISIONS.c.chosen_model,
+                                 DECISIONS.c.status, DECISIONS.c.step_kind, DECISIONS.c.fallback_from,
+                                 DECISIONS.c.cost_usd, DECISIONS.c.counterfactual_usd, DECISIONS.c.reserved_usd)
+# ... the per-task sums and the task's last decision from this one ...
+DECISIONS_TASK_TIME_INDEX = sa.Index("ix_decisions_task_time", DECISIONS.c.task_id, DECISIONS.c.created_at,
+                                     DECISIONS.c.chosen_model, DECISIONS.c.cost_usd, DECISIONS.c.counterfactual_usd)
+# ... and the time range, the spend series and the decisions table's newest-first order from this one
+DECISIONS_TIME_INDEX = sa.Index("ix_decisions_time", DECISIONS.c.created_at, DECISIONS.c.decision_id,
+                                DECISIONS.c.cost_usd, DECISIONS.c.counterfactual_usd)
 
 # v2 columns of `decisions`, added to a v1 table by `_v2` (a new database gets them from `_v1`)
 DECISION_V2_COLUMNS = ("status", "endpoint", "fallback_from", "escalated_from", "cost_usd", "counterfactual_usd",
@@ -64,6 +75,8 @@ OUTCOMES = sa.Table(
     sa.Column("verifier", sa.String(32), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
+# v4: the success by model and category (dashboard) from an index
+OUTCOMES_SPLIT_INDEX = sa.Index("ix_outcomes_split", OUTCOMES.c.model, OUTCOMES.c.category, OUTCOMES.c.success)
 
 BUDGETS = sa.Table(
     "budgets", METADATA,
@@ -130,10 +143,17 @@ def _v3(conn: sa.Connection) -> None:
     VERDICTS.create(conn, checkfirst=True)
 
 
+def _v4(conn: sa.Connection) -> None:
+    """Covering indexes for the dashboard's aggregate queries (a fresh summary on a large store)."""
+    for index in (DECISIONS_SPLIT_INDEX, DECISIONS_TASK_TIME_INDEX, DECISIONS_TIME_INDEX, OUTCOMES_SPLIT_INDEX):
+        index.create(conn, checkfirst=True)
+
+
 # Ordered steps: (version, apply). Append new steps; never edit a released one.
 MIGRATIONS: tuple[tuple[int, Callable[[sa.Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
     (3, _v3),
+    (4, _v4),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]

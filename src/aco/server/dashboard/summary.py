@@ -57,7 +57,8 @@ def calibration(p: np.ndarray, success: np.ndarray, bins: int = CALIBRATION_BINS
 def summary(store: Store) -> dict[str, Any]:
     """Every figure of the dashboard except the decisions table."""
     rolled = agg.rollup(store)
-    totals = agg.totals(store, rolled)
+    escalated, fell_back = agg.escalations(store), agg.fallbacks(store)
+    totals = agg.totals(store, rolled, escalated, fell_back)
     results = agg.task_results(store)
     known = ~np.isnan(results.p_success)
     return {
@@ -71,8 +72,8 @@ def summary(store: Store) -> dict[str, Any]:
             {"t": t, "spent_usd": s, "counterfactual_usd": c, "decisions": n} for t, s, c, n in rolled.spend_series()]},
         "success": [{"model": m, "category": c, "outcomes": n, "successes": s}
                     for m, c, n, s in agg.success_cells(store)],
-        "escalations": [{"from": a, "to": b, "decisions": n} for a, b, n in agg.escalations(store)],
-        "fallbacks": [{"from": a, "to": b, "decisions": n} for a, b, n in agg.fallbacks(store)],
+        "escalations": [{"from": a, "to": b, "decisions": n} for a, b, n in escalated],
+        "fallbacks": [{"from": a, "to": b, "decisions": n} for a, b, n in fell_back],
         "failures": [{"model": m, "calls": n} for m, n in agg.failures(store)],
         "budgets": agg.budget_totals(store),
         "refusals": [{"profile": pr, "model": m, "refusals": n} for pr, m, n in agg.refusals_by(store)],
