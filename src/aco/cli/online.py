@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aco.cli.options import DataDirOption, load_table
+from aco.cli.options import DataDirOption, load_table, write_json
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
 from aco.online.verifier import Verifier
@@ -23,6 +23,7 @@ from aco.policies.objective import Objective
 ONLINE_DEFAULT = ("thompson", "orchestrator", "linucb")
 OFFLINE_DEFAULT = ("best-single", "dimension-best", "oracle")
 REFERENCE = "dimension-best"
+JsonOption = Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")]
 IntervalOption = Annotated[str, typer.Option(help="OPE bootstrap CI: studentized (bootstrap-t) or percentile.")]
 CrossFitOption = Annotated[bool, typer.Option(
     help="Cross-fit DR's reward model (5 folds) and re-fit it in each bootstrap replicate (else in-sample, fixed).")]
@@ -99,6 +100,7 @@ def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int
                   for r in results for run in r.runs}
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps({"dataset": table.name, "order": order, "rows": all_rows,
+                                         "mean_rows": _mean_rows(all_rows),
                                          "objective": {"value_usd": objective.value_usd, "source": objective.source},
                                          "curves": curves}, indent=2, default=str))
         console.print(f"wrote {json_path}")
@@ -108,13 +110,24 @@ def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int
 
 
 def _mean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per router over the seeds: mean and sd of AvgPerf, success, cost and regret; for an online router, the
+    seeds whose curve ends below the reference's (`crosses_<reference>`: how many of `seeds`)."""
     import pandas as pd
 
     frame = pd.DataFrame(rows)
     stats = frame.groupby("router", sort=False)[["avg_perf", "cost_usd", "regret"]].agg(["mean", "std"])
-    return [{"router": name, "avg_perf": float(r[("avg_perf", "mean")]), "avg_perf_sd": float(r[("avg_perf", "std")]),
-             "cost_usd": float(r[("cost_usd", "mean")]), "regret": float(r[("regret", "mean")]),
-             "regret_sd": float(r[("regret", "std")])} for name, r in stats.iterrows()]
+    crosses = f"crosses_{REFERENCE}"
+    out = []
+    for name, r in stats.iterrows():
+        mine = frame[frame["router"] == name]
+        row = {"router": name, "kind": str(mine["kind"].iloc[0]), "seeds": len(mine),
+               "avg_perf": float(r[("avg_perf", "mean")]), "avg_perf_sd": float(r[("avg_perf", "std")]),
+               "cost_usd": float(r[("cost_usd", "mean")]), "regret": float(r[("regret", "mean")]),
+               "regret_sd": float(r[("regret", "std")])}
+        if crosses in mine and row["kind"] == "online":
+            row[f"{crosses}_seeds"] = int(mine[crosses].notna().sum())
+        out.append(row)
+    return out
 
 
 def log_stream(
@@ -155,6 +168,7 @@ def evaluate_log(
     cross_fit: CrossFitOption = True,
     profile: Annotated[str | None, typer.Option(
         help="Only decisions of this profile (a proxy's store holds every profile's log).")] = None,
+    json_path: JsonOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """IPS, SNIPS and DR estimates (95% bootstrap CIs) of a target policy's success and cost from a log: one written
@@ -192,8 +206,12 @@ def evaluate_log(
     truth = {"score": float(table.score[rows, target].mean()), "cost_usd": float(table.cost_usd[rows, target].mean())}
     est = evaluate_policy(score_log, cost_log, target, table.n_models, seed=seed, interval=interval,
                           cross_fit=cross_fit)
+    estimates = coverage_rows(est, truth)
     _print_rows(Console(), f"off-policy estimates of {policy} from {len(rows)} logged decisions "
-                f"(truth = its replayed value on the same tasks)", coverage_rows(est, truth))
+                f"(truth = its replayed value on the same tasks)", estimates)
+    if json_path is not None:
+        write_json(json_path, {"log": log, "policy": policy, "dataset": table.name, "n_logged": len(rows),
+                               "interval": interval, "cross_fit": cross_fit, "rows": estimates})
 
 
 def ope_validate(
@@ -205,6 +223,7 @@ def ope_validate(
     first_seed: Annotated[int, typer.Option(min=0, help="Seeds run are first_seed .. first_seed + seeds - 1.")] = 0,
     interval: IntervalOption = "studentized",
     cross_fit: CrossFitOption = True,
+    json_path: JsonOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Check OPE on a benchmark: per seed, log an exploring policy, estimate targets, compare with truth."""
@@ -227,6 +246,11 @@ def ope_validate(
     dr_q = "cross-fitted, re-fitted per replicate" if cross_fit else "in-sample, fixed"
     _print_rows(Console(), f"{table.name}: OPE from a logged {policy} (epsilon {epsilon}) stream, {interval} CI, "
                 f"DR q {dr_q}; covered = seeds whose 95% CI holds the true replayed value", summary.to_dict("records"))
+    if json_path is not None:
+        summary["row"] = summary["target"] + "/" + summary["metric"] + "/" + summary["estimator"]
+        write_json(json_path, {"dataset": table.name, "policy": policy, "epsilon": epsilon, "interval": interval,
+                               "cross_fit": cross_fit, "seeds": seeds, "first_seed": first_seed,
+                               "rows": summary.to_dict("records"), "per_seed": rows})
 
 
 def register(app: typer.Typer) -> None:
