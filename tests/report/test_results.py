@@ -142,7 +142,7 @@ def test_frontier_rows_and_nested_row_paths() -> None:
         select_rows(replace(spec, rows_path=""), output["rows"])
     nested = TableSpec("n", "aco trajectories", (Column("k", "K"),), row_key="k", rows_path="1.by_k")
     assert select_rows(nested, [{"by_k": []}, {"by_k": [{"k": 3}]}]) == [{"k": 3}]
-    with pytest.raises(ConfigError, match="no rows at '1.by_k'"):
+    with pytest.raises(ConfigError, match=r"no rows at '1\.by_k'"):
         select_rows(nested, [{"by_k": []}])
 
 
@@ -152,7 +152,7 @@ def test_a_failing_table_does_not_stop_the_others(site: ResultsSite) -> None:
             raise ConfigError("`aco bench demo --routers a` failed (exit 2): boom")
         FakeCommands()(argv, json_path)
 
-    with pytest.raises(ConfigError, match="(?s)1 table\\(s\\) failed.*table 'slow'.*boom"):
+    with pytest.raises(ConfigError, match=r"(?s)1 table\(s\) failed.*table 'slow'.*boom"):
         site.generate(runner=runner)
     assert (site.out_dir / "demo.md").is_file() and not (site.out_dir / "slow.md").exists()
     assert "| **b** | 0.500 |" in site.block_files[0].read_text()  # the README block of the table that ran
@@ -162,11 +162,12 @@ def test_run_command_runs_a_benchmark_script_from_the_checkout(tmp_path: Path) -
     script = tmp_path / "benchmarks" / "bench_demo.py"
     script.parent.mkdir()
     script.write_text("import json, sys\n"
-                      "json.dump({'rows': [{'router': sys.argv[1]}]}, open(sys.argv[sys.argv.index('--json') + 1], 'w'))\n")
+                      "out = open(sys.argv[sys.argv.index('--json') + 1], 'w')\n"
+                      "json.dump({'rows': [{'router': sys.argv[1]}]}, out)\n")
     out = tmp_path / "out.json"
     run_command(["python", "benchmarks/bench_demo.py", "x"], out, cwd=tmp_path)
     assert json.loads(out.read_text()) == {"rows": [{"router": "x"}]}
-    with pytest.raises(ConfigError, match="`python benchmarks/missing.py` failed"):
+    with pytest.raises(ConfigError, match=r"`python benchmarks/missing\.py` failed"):
         run_command(["python", "benchmarks/missing.py"], out, cwd=tmp_path)
 
 

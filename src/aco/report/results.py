@@ -1,11 +1,11 @@
 """Generated results tables: run the command behind each table and write the Markdown the docs include.
 
 A table spec (`docs/results/tables.toml`) names the command that produces the figures (an `aco` command, or a
-`python benchmarks/<script>.py` script, run with `--json`), the rows to keep and the columns to show. `generate` runs the commands and writes one Markdown file per table
-(`docs/results/_generated/<id>.md`) with the command, the aco version and the date above the table, and fills
-README blocks delimited by `<!-- results:<id> -->` ... `<!-- /results -->`. `check` re-runs the tables (the
-fast ones in CI) and reports every table line that differs from what is committed, so a figure cannot drift.
-No metric maths here: the figures are what the command printed.
+`python benchmarks/<script>.py` script, run with `--json`), the rows to keep and the columns to show. `generate`
+runs the commands and writes one Markdown file per table (`docs/results/_generated/<id>.md`) with the command,
+the aco version and the date above the table, and fills README blocks delimited by `<!-- results:<id> -->` ...
+`<!-- /results -->`. `check` re-runs the tables (the fast ones in CI) and reports every table line that differs
+from what is committed, so a figure cannot drift. No metric maths here: the figures are what the command printed.
 """
 
 from __future__ import annotations
