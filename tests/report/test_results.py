@@ -212,6 +212,8 @@ def test_notes_are_filled_from_the_output_and_checked(tmp_path: Path) -> None:
     drifts = site.check(runner=lambda argv, path: runner(argv, path, hull=0.6))
     assert [(d.table, d.removed, d.added) for d in drifts] == [
         ("a", ["best b; hull AIQ 0.50"], ["best b; hull AIQ 0.60"])]
+    listed = TableSpec("l", "aco x", (), note="{0[n]} and {1[n]}")
+    assert render_note(listed, [{"n": 3}, {"n": 4}]) == "3 and 4"  # a list output's items
     bad = TableSpec("c", "aco x", (), note="{missing}")
     with pytest.raises(ConfigError, match="table 'c': cannot fill its note"):
         render_note(bad, {})

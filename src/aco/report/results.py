@@ -196,9 +196,10 @@ def produce(spec: TableSpec, runner: Runner, outputs: dict[str, Any] | None = No
 
 
 def render_note(spec: TableSpec, output: Any) -> str:
-    """The spec's note with the output's figures filled in (`str.format` fields on the output's top level)."""
+    """The spec's note with the output's figures filled in: `str.format` fields name the keys of an object output
+    (`{references[aiq]:.4f}`) or the items of a list output (`{0[n_tasks]}`)."""
     try:
-        return spec.note.format(**output) if isinstance(output, dict) else spec.note.format(output)
+        return spec.note.format(**output) if isinstance(output, dict) else spec.note.format(*output)
     except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"results table {spec.id!r}: cannot fill its note ({type(exc).__name__}: {exc})") from None
 
