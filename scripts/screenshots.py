@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aco.datasets.location import resolve_data_dir
 from aco.server.browser import headless_chromium, missing_reason
-from aco.server.launch import free_port, start, stop, write_config
+from aco.server.launch import replay_stack
 from aco.server.traffic import routerbench_prompts, send_traffic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,27 +25,17 @@ KEY = "screenshot-key"
 
 def dashboard_png(out: Path, data_dir: Path, tasks_per_file: int, tmp: Path) -> None:
     env = {"ACO_DATA_DIR": str(data_dir), "ACO_API_KEY": KEY}
-    up_port, aco_port = free_port(), free_port()
-    upstream = start(["replay-upstream", "--port", str(up_port)], env, f"http://127.0.0.1:{up_port}/healthz")
-    try:
-        config = write_config(ROOT / "examples" / "aco.toml", tmp / "aco.toml", up_port, f"sqlite:///{tmp / 'aco.db'}")
-        proxy = start(["serve", "--config", str(config), "--port", str(aco_port)], env,
-                      f"http://127.0.0.1:{aco_port}/healthz")
-        try:
-            base = f"http://127.0.0.1:{aco_port}"
-            log = send_traffic(base, KEY, routerbench_prompts(data_dir, tasks_per_file),
-                               profiles=("default", "default", "cheap"))
-            print(f"traffic: {log.calls} calls, {log.refused} refused, {log.escalations} escalations, "
-                  f"{log.outcomes} outcomes")
-            with headless_chromium(1440, 1480, http_credentials={"username": "aco", "password": KEY}) as ctx:
-                page = ctx.new_page()
-                page.goto(f"{base}/dashboard")
-                page.wait_for_selector("body[data-ready='1']")
-                page.screenshot(path=str(out / "dashboard.png"))  # the top of the page: figures and charts
-        finally:
-            stop(proxy)
-    finally:
-        stop(upstream)
+    with replay_stack(ROOT / "examples" / "aco.toml", tmp, env) as stack:
+        base = stack.proxy_url
+        log = send_traffic(base, KEY, routerbench_prompts(data_dir, tasks_per_file),
+                           profiles=("default", "default", "cheap"))
+        print(f"traffic: {log.calls} calls, {log.refused} refused, {log.escalations} escalations, "
+              f"{log.outcomes} outcomes")
+        with headless_chromium(1440, 1480, http_credentials={"username": "aco", "password": KEY}) as ctx:
+            page = ctx.new_page()
+            page.goto(f"{base}/dashboard")
+            page.wait_for_selector("body[data-ready='1']")
+            page.screenshot(path=str(out / "dashboard.png"))  # the top of the page: figures and charts
 
 
 def report_png(out: Path, data_dir: Path, tmp: Path) -> None:

@@ -35,6 +35,7 @@ class ModelConfig(BaseModel):
     typical_output_tokens: int = Field(default=0, ge=0)
     tier: int = Field(default=0, ge=0)
     upstream_model: str = ""  # the name the upstream knows the model by (default: name)
+    aliases: list[str] = Field(default_factory=list)  # other names of this model in outcome tables (transfer)
 
     def priced(self) -> PricedModel:
         spec = ModelSpec(name=self.name, provider=self.provider, usd_per_mtok_input=self.usd_per_mtok_input,
@@ -80,6 +81,30 @@ class UpstreamConfig(BaseModel):
         return self.api == "anthropic" if self.cache_control is None else self.cache_control
 
 
+class VerifierConfig(BaseModel):
+    """One verifier of a profile (`[[profiles.<name>.verifiers]]`): its registered `name` and the parameters it
+    takes (checked against the verifier when the profile loads); P(correct) below `threshold` escalates."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    model: str | None = None  # judge: the model that grades
+    models: list[str] | None = None  # agreement: one more answer from each
+    samples: int | None = Field(default=None, ge=1, le=16)  # agreement: answers of the candidate's own model
+    kind: Literal["auto", "choice", "code", "text"] | None = None  # agreement: how answers are compared
+    min_chars: int | None = Field(default=None, ge=0)  # length
+    min_outcomes: int | None = Field(default=None, ge=2)  # entropy: labelled answers before it calibrates
+    refit_every: int | None = Field(default=None, ge=1)  # entropy: refit after this many new outcomes
+    max_tokens: int | None = Field(default=None, ge=1)  # judge, agreement: of their calls
+
+    def params(self) -> dict[str, object]:
+        """The parameters given in the file (the verifier's defaults stand for the others)."""
+        return {k: v for k, v in self.model_dump(exclude={"name"}).items() if v is not None}
+
+    def called_models(self) -> list[str]:
+        return ([self.model] if self.model else []) + list(self.models or [])
+
+
 class ProfileConfig(BaseModel):
     """A routing profile: candidates (cheap to strong: also the fallback chain), estimator prior, policy."""
 
@@ -97,6 +122,7 @@ class ProfileConfig(BaseModel):
     step_routing: bool = False  # per-step rule: cheap for search/read/plan/test/verify, routed model for edits
     protected_paths: list[str] = Field(default_factory=list)  # only edits naming these go strong (empty: all)
     step_sticky_turns: int = Field(default=2, ge=0)  # keep the routed model this many turns after an edit
+    verifiers: list[VerifierConfig] = Field(default_factory=list)  # checked after each (non-streamed) answer
 
 
 class ServerConfig(BaseModel):
@@ -133,6 +159,10 @@ class AcoConfig(BaseModel):
             unknown = [c for c in profile.candidates if c not in models]
             if unknown:
                 raise ValueError(f"profile {name!r} lists unknown models {unknown}")
+            for verifier in profile.verifiers:
+                unknown = [m for m in verifier.called_models() if m not in models]
+                if unknown:
+                    raise ValueError(f"profile {name!r}: verifier {verifier.name!r} calls unknown models {unknown}")
         return self
 
     def reservation_ttl_s(self) -> float:

@@ -117,3 +117,15 @@ def test_routellm_mmlu_details_and_prices(data_dir: Path) -> None:
     priced = routellm.load_gsm8k(data_dir, usd_per_call={routellm.WEAK: 0.001, routellm.STRONG: 0.03})
     assert priced.total_cost_usd() == pytest.approx([1.307, 39.21])
     assert priced.metadata["cost_unit"].startswith("usd")
+
+
+def test_routerbench_combined_is_the_three_benchmarks_as_groups(data_dir: Path) -> None:
+    table = load("routerbench", data_dir)
+    parts = [load(name, data_dir) for name in ("routerbench-arc", "routerbench-mbpp", "routerbench-winogrande")]
+    assert (table.n_tasks, table.n_models) == (3164, 11)
+    assert all(p.model_names == table.model_names for p in parts)
+    assert table.tasks["category"].value_counts().to_dict() == {"arc-challenge": 1470, "winogrande": 1267, "mbpp": 427}
+    assert table.tasks["source"].equals(table.tasks["category"])
+    mbpp = parts[1]
+    np.testing.assert_array_equal(table.score[table.tasks.index.get_indexer(mbpp.tasks.index)], mbpp.score)
+

@@ -17,8 +17,8 @@ CSV = "task_id,model,score,cost_usd\nt1,a,1,0.1\nt1,b,0,0.2\n"
 
 def test_names_descriptions_and_sources() -> None:
     assert set(DATASETS) == {"swebench-verified", "coderouterbench", "routerbench-arc", "routerbench-mbpp",
-                             "routerbench-winogrande", "routellm-mmlu", "routellm-gsm8k", "routellm-mtbench",
-                             "swebench-lm32b-sonnet"}
+                             "routerbench-winogrande", "routerbench", "routellm-mmlu", "routellm-gsm8k",
+                             "routellm-mtbench", "swebench-lm32b-sonnet"}
     for name in DATASETS:
         source = dataset_source(name)
         assert source["repository"] and source["commit"] and source["license"] in describe(name)

@@ -41,3 +41,23 @@ class CascadeRouter(Router):
     def route(self, tasks: TaskSet) -> Routing:
         n, m = tasks.n_tasks, len(tasks.models)
         return Routing(model_idx=np.full(n, m - 1), attempts=np.ones((n, m), dtype=bool))
+
+
+GROUP_P = {"a": (0.3, 0.7, 0.95), "b": (0.3, 0.7, 0.95), "c": (0.3, 0.7, 0.9), "d": (0.9, 0.7, 0.1)}
+
+
+def grouped_table(n_per_group: int = 120, seed: int = 0, column: str = "category") -> OutcomeTable:
+    """4 groups x 3 models (cheap $0.001, robust $0.01, spiky $0.02 per task), 0/1 outcomes drawn from GROUP_P.
+
+    spiky is best in groups a-c and fails in d, where the cheap model is best: held out, d is a new distribution
+    on which the training data's best single model (spiky) is the worst choice.
+    """
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(list(GROUP_P), n_per_group)
+    p = np.array([GROUP_P[g] for g in groups])
+    score = (rng.random(p.shape) < p).astype(float)
+    cost = np.tile([0.001, 0.01, 0.02], (len(groups), 1))
+    tasks = pd.DataFrame({column: groups, "text": [f"task about {g}" for g in groups]},
+                         index=[f"{g}{i}" for i, g in enumerate(groups)])
+    models = (ModelSpec("cheap", tier=1), ModelSpec("robust", tier=2), ModelSpec("spiky", tier=3))
+    return OutcomeTable(name="grouped", tasks=tasks, models=models, score=score, cost_usd=cost)

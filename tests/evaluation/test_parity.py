@@ -26,7 +26,7 @@ from aco.config import load_config
 from aco.datasets.registry import load_dataset
 from aco.evaluation.parity import replay_live
 from aco.server.app import create_app
-from aco.server.launch import free_port, start, stop, write_config
+from aco.server.launch import replay_stack
 from aco.store import Store
 
 KEY = "parity-admin-key"
@@ -37,6 +37,7 @@ JOBS = {  # profile -> (dataset, router spec, holdout)
     "cascade-mbpp": ("routerbench-mbpp", "cascade", "split"),
     "cascade-arc": ("routerbench-arc", "cascade", "split"),
     "thompson-mbpp": ("routerbench-mbpp", "thompson", "split"),
+    "agreement-mbpp": ("routerbench-mbpp", "agreement", "split"),
     "value-head": ("swebench-lm32b-sonnet", "value-head", "fold:0"),
 }
 
@@ -57,23 +58,12 @@ def live(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
                                              str(folder / f"{profile}.aco"), "--data-dir", str(data_dir)])
         assert result.exit_code == 0, result.output
     env = {"ACO_DATA_DIR": str(data_dir), "ACO_API_KEY": KEY}
-    up_port, aco_port = free_port(), free_port()
-    upstream = start(["replay-upstream", "--port", str(up_port), "--trajectories", "lm32b-sonnet"], env,
-                     f"http://127.0.0.1:{up_port}/healthz")
-    store_url = f"sqlite:///{folder / 'aco.db'}"
-    config = write_config(EXAMPLE, folder / "parity.toml", up_port, store_url)
-    try:
-        proxy = start(["serve", "--config", str(config), "--port", str(aco_port)], env,
-                      f"http://127.0.0.1:{aco_port}/healthz")
-    except Exception:
-        stop(upstream)
-        raise
-    yield Live(f"http://127.0.0.1:{aco_port}", folder, store_url)
-    stop(proxy)
-    stop(upstream)
+    with replay_stack(EXAMPLE, folder, env, ["--trajectories", "lm32b-sonnet"], "parity.toml") as stack:
+        yield Live(stack.proxy_url, folder, stack.store_url)
 
 
-@pytest.mark.parametrize("profile", ["gbdt-mbpp", "gbdt-arc", "cascade-mbpp", "cascade-arc", "value-head"])
+@pytest.mark.parametrize("profile", ["gbdt-mbpp", "gbdt-arc", "cascade-mbpp", "cascade-arc", "agreement-mbpp",
+                                     "value-head"])
 def test_zero_differing_decisions_and_the_same_cost_to_the_cent(live: Live, data_dir: Path, profile: str) -> None:
     dataset, spec, holdout = JOBS[profile]
     report = replay_live(live.url, profile, load_dataset(dataset, data_dir), live.folder / f"{profile}.aco",
@@ -83,7 +73,7 @@ def test_zero_differing_decisions_and_the_same_cost_to_the_cent(live: Live, data
     assert report.differences == [] and report.differing_decisions == 0
     assert round(report.live_cost_usd, 2) == round(report.replayed_cost_usd, 2)
     assert report.live_success == pytest.approx(report.replayed_success)
-    if spec == "cascade":
+    if spec in ("cascade", "agreement"):
         assert any(len(task.called) > 1 for task in report.live)  # it escalated within requests
     if spec == "value-head":
         models = {task.model for task in report.live}

@@ -16,11 +16,11 @@ from aco.routers.cascade import (
     PerfectVerifierRouter,
     cascade_outcome,
     learn_chain,
-    observed_features,
     perfect_verifier_outcome,
 )
 from aco.routers.posthoc import PosthocFeatures
 from aco.routers.registry import make_router
+from aco.verifiers.posthoc import observed_features
 
 CHAIN = "DeepSeek V3.2 Reasoner>GPT-5 mini (2025-08-07) (medium reasoning)>Gemini 3 Pro Preview (2025-11-18)"
 

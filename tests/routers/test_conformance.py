@@ -124,7 +124,7 @@ def case(request: pytest.FixtureRequest, slices: dict[str, tuple[OutcomeTable, O
         train, test = slices[dataset]
         unmet = [why for r in available()[name].requires if (why := train.lacks(r)) is not None]
         if unmet:
-            pytest.skip(f"{name} {unmet[0]} (tests/routers/test_escalation.py runs it on such a table)")
+            pytest.skip(f"{name} {unmet[0]} (its own tests run it on such a table)")
         cases[name, dataset] = Case(build_spec(name, train, test), train, test)
     return cases[name, dataset]
 

@@ -176,6 +176,8 @@ def test_route_outcomes_decisions_and_auth(store: Store) -> None:
     assert d["model"] == "m-big" and d["reserved_usd"] == 0.0
     assert no_key.status_code == 401 and wrong.status_code == 401 and ok.status_code == 201
     assert got.status_code == 200 and got.json()["chosen_model"] == "m-big"
+    assert got.json()["status"] == "advisory"  # a decision only: no reservation held, never expired
+    assert store.expire_reservations(older_than_s=-1.0) == []
     assert missing.status_code == 404
     [outcome] = store.outcomes("r1")
     assert outcome.model == "m-big" and outcome.success and outcome.category == "hard" and outcome.verifier == "tests"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from aco.datasets.routerbench import unwrap_prompt
-from aco.server.launch import free_port, start, stop, write_config
+from aco.server.launch import replay_stack
 from aco.store import Store
 
 KEY = "e2e-admin-key"
@@ -24,19 +24,8 @@ FILES = {"arc_challenge": "arc-challenge", "mbpp": "mbpp", "winograde": "winogra
 def live(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     tmp = tmp_path_factory.mktemp("e2e")
     env = {"ACO_DATA_DIR": str(data_dir), "ACO_API_KEY": KEY}
-    up_port, aco_port = free_port(), free_port()
-    upstream = start(["replay-upstream", "--port", str(up_port)], env, f"http://127.0.0.1:{up_port}/healthz")
-    store_url = f"sqlite:///{tmp / 'aco.db'}"
-    config = write_config(EXAMPLE, tmp / "aco.toml", up_port, store_url)
-    try:
-        proxy = start(["serve", "--config", str(config), "--port", str(aco_port)], env,
-                      f"http://127.0.0.1:{aco_port}/healthz")
-    except Exception:
-        stop(upstream)
-        raise
-    yield f"http://127.0.0.1:{aco_port}", f"http://127.0.0.1:{up_port}", tmp / "aco.db"
-    stop(proxy)
-    stop(upstream)
+    with replay_stack(EXAMPLE, tmp, env) as stack:
+        yield stack.proxy_url, stack.upstream_url, tmp / "aco.db"
 
 
 def _prompts(data_dir: Path, per_file: int) -> list[tuple[str, str]]:

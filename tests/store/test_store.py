@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,29 @@ def test_v1_database_is_migrated_to_v2_without_losing_rows(tmp_path: Path) -> No
     assert store.expire_reservations(older_than_s=0.0) == []  # 'unknown' is not an open reservation
     store.record_decision(_decision(1))
     assert store.get_decision("d1").status == "open"  # type: ignore[union-attr]
+
+
+def test_advisory_decision_is_never_expired_but_can_be_settled(store: Store) -> None:
+    store.open_budget("t1", 1.0)
+    assert store.reserve_and_record(replace(_decision(1), reserved_usd=0.0, status="advisory"))
+    assert store.expire_reservations(older_than_s=0.0) == []
+    assert store.settle_decision("d1", 0.003)  # the caller reports the call it made
+    assert store.get_decision("d1").status == "settled"  # type: ignore[union-attr]
+    assert store.budget("t1") == pytest.approx((1.0, 0.0, 0.003))
+
+
+def test_verdict_round_trip(store: Store) -> None:
+    from aco.store import VerdictRecord
+
+    store.record_decision(_decision(1))
+    judged = VerdictRecord(decision_id="d1", task_id="t1", verifier="judge", p_correct=0.3, reason="SCORE 3/10",
+                           signals={"judge_score": 3.0}, cost_usd=0.0004, created_at=7.0)
+    abstained = VerdictRecord(decision_id="d1", task_id="t1", verifier="entropy", p_correct=None,
+                              reason="not calibrated yet", signals={"mean_entropy": 0.25}, created_at=8.0)
+    store.record_verdict(judged)
+    store.record_verdict(abstained)
+    assert store.verdicts() == [judged, abstained]
+    assert store.verdicts(verifier="entropy") == [abstained] and abstained.abstained
+    assert store.verdicts(decision_id="nope") == [] and store.verdicts(task_id="t1") == [judged, abstained]
+    with pytest.raises(ValueError, match="p_correct"):
+        VerdictRecord(decision_id="d1", task_id="t1", verifier="judge", p_correct=1.5)

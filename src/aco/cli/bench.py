@@ -53,6 +53,12 @@ def bench(
         help="Value of one success in USD: reward = score - cost_usd / value, for knob tuning and regret "
              "(default: the table's, e.g. the break-even of its cheapest and best models; 10 = the paper's "
              "score - 0.1 x cost_usd).")] = None,
+    holdout_group: Annotated[str | None, typer.Option(help="Leave-one-group-out over this task column (category, "
+                                                           "source, group); with --train/--test: the test groups "
+                                                           "to report. Online routers run --seeds seeds.")] = None,
+    aliases: Annotated[Path | None, typer.Option(help="--train/--test: model-name aliases (TOML/JSON `aliases` "
+                                                      "table, or an aco config).")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="--holdout-group: also write the table as Markdown.")] = None,
 ) -> None:
     """Replay routers on recorded outcomes: success, cost, savings, regret and calibration side by side."""
     console = Console()
@@ -64,6 +70,11 @@ def bench(
         raise typer.BadParameter(f"must be a positive number of USD, got {value_usd:g}", param_hint="'--value-usd'")
     table = load_table(train or dataset, data_dir)
     objective = Objective.given(value_usd) if value_usd is not None else Objective.of_table(table)
+    if holdout_group is not None or aliases is not None:
+        from aco.cli.shift import shift_bench
+
+        return shift_bench(table, load_table(test, data_dir) if test else None, holdout_group, routers, seed, seeds,
+                           aliases, json_path, markdown, console, objective)
     if stream:
         from aco.cli.online import stream_bench
 

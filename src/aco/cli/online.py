@@ -160,8 +160,9 @@ def log_stream(
 
 def evaluate_log(
     log: Annotated[str, typer.Option(help="Store URL holding decisions with propensities and outcomes.")],
-    policy: Annotated[str, typer.Option(help="Target router spec to evaluate off-policy.")],
-    dataset: Annotated[str, typer.Option(help="Dataset of the logged tasks (fits the target, k-fold).")],
+    policy: Annotated[str | None, typer.Option(
+        help="Target router spec to evaluate off-policy (with --dataset; without both: verifiers only).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset of the logged tasks (fits the target, k-fold).")] = None,
     folds: Annotated[int, typer.Option(min=2)] = 5,
     seed: Annotated[int, typer.Option()] = 0,
     interval: IntervalOption = "studentized",
@@ -173,19 +174,46 @@ def evaluate_log(
 ) -> None:
     """IPS, SNIPS and DR estimates (95% bootstrap CIs) of a target policy's success and cost from a log: one written
     by `aco log-stream`, or a live proxy's own store (an outcome reported without its decision id belongs to the
-    task's last decision)."""
-    from aco.evaluation.ope import Log, coverage_rows, evaluate_policy, target_actions
-    from aco.routers.production import logged_outcomes
+    task's last decision); and the calibration of every verifier whose verdicts the log holds against the reported
+    outcomes (the entropy calibrator refitted from them, scored out of fold)."""
     from aco.store import Store
 
+    if (policy is None) != (dataset is None):
+        raise AcoError("--policy and --dataset go together (without both, only the verifiers are evaluated)")
     _check_interval(interval)
-    table = load_table(dataset, data_dir)
     store = Store.open(log)
     try:
-        linked = [item for item in logged_outcomes(store) if item.decision is not None
-                  and (profile is None or item.decision.profile == profile)]
+        verifier_rows = _verifier_rows(store, profile, folds, seed)
+        if policy is not None and dataset is not None:
+            _off_policy(store, log, policy, dataset, folds, seed, interval, cross_fit, profile, data_dir)
+        elif not verifier_rows:
+            raise AcoError(f"{log}: no verifier verdict is logged (and no --policy/--dataset to evaluate)")
     finally:
         store.close()
+    console = Console()
+    _print_rows(console, f"verifiers against the reported outcomes ({log})",
+                [{k: v for k, v in row.items() if k != "coef"} for row in verifier_rows])
+    for row in verifier_rows:
+        if "coef" in row:
+            console.print(f"{row['verifier']}: calibrator refitted on {row['labelled']} labelled answers, out-of-fold "
+                          f"AUC {row['auc']:.3f}, Brier {row['brier']:.4f}, ECE {row['ece']:.4f}; coefficients "
+                          f"(standardised) {row['coef']}", markup=False)
+
+
+def _verifier_rows(store: Any, profile: str | None, folds: int, seed: int) -> list[dict[str, Any]]:
+    from aco.verifiers.calibration import calibration_rows
+
+    return calibration_rows(store, profile=profile, folds=folds, seed=seed)
+
+
+def _off_policy(store: Any, log: str, policy: str, dataset: str, folds: int, seed: int, interval: str,
+                cross_fit: bool, profile: str | None, data_dir: Path | None) -> None:
+    from aco.evaluation.ope import Log, coverage_rows, evaluate_policy, target_actions
+    from aco.routers.production import logged_outcomes
+
+    table = load_table(dataset, data_dir)
+    linked = [item for item in logged_outcomes(store) if item.decision is not None
+              and (profile is None or item.decision.profile == profile)]
     decisions = {str(item.decision.decision_id): item.decision for item in linked if item.decision is not None}
     outcomes = [replace(item.outcome, decision_id=item.decision.decision_id) for item in linked
                 if item.decision is not None]

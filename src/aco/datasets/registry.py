@@ -22,7 +22,7 @@ from aco.datasets import routellm
 from aco.datasets.coderouterbench import load_coderouterbench
 from aco.datasets.generic import load_outcomes_file
 from aco.datasets.location import resolve_data_dir
-from aco.datasets.routerbench import load_routerbench
+from aco.datasets.routerbench import load_routerbench, load_routerbench_all
 from aco.datasets.swebench import load_swebench_verified
 from aco.datasets.table import OutcomeTable
 from aco.errors import DataError
@@ -56,6 +56,8 @@ _SPECS = (
                 "responses)", partial(load_routerbench, name="routerbench-mbpp")),
     DatasetSpec("routerbench-winogrande", "RouterBench Winogrande 0-shot: 1,267 questions x 11 models (0/1, "
                 "USD, responses)", partial(load_routerbench, name="routerbench-winogrande")),
+    DatasetSpec("routerbench", "RouterBench ARC-Challenge + MBPP + Winogrande 0-shot as one table: 3,164 prompts x "
+                "11 models (category and source = the benchmark)", load_routerbench_all),
     DatasetSpec("routellm-mmlu", "RouteLLM MMLU: 13,932 questions x Mixtral-8x7B/GPT-4-1106 (cost = strong-call "
                 "share)", routellm.load_mmlu),
     DatasetSpec("routellm-gsm8k", "RouteLLM GSM8K: 1,307 problems x Mixtral-8x7B/GPT-4-1106 (cost = strong-call "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +122,12 @@ def load_routerbench(data_dir: Path, name: str) -> OutcomeTable:
     stem = BENCHMARKS[name]
     folder = data_dir / FOLDER
     return load_wide_csv([folder / f"{stem}_train.csv", folder / f"{stem}_test.csv"], name)
+
+
+def load_routerbench_all(data_dir: Path) -> OutcomeTable:
+    """ARC-Challenge, MBPP and Winogrande as one 11-model table (`routerbench`): category and source are the
+    benchmark (`arc-challenge`, `mbpp`, `winogrande`), so each benchmark is one group of a shift protocol."""
+    folder = data_dir / FOLDER
+    paths = [folder / f"{stem}_{split}.csv" for stem in BENCHMARKS.values() for split in ("train", "test")]
+    table = load_wide_csv(paths, "routerbench")
+    return replace(table, tasks=table.tasks.assign(source=table.tasks["category"]))

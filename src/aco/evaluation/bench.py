@@ -24,7 +24,7 @@ from aco.routers.peers import peer_names
 from aco.routers.registry import available, build_router, make_router, router_label
 
 BASELINES = ("best-single", "cheapest", "random", "heuristic", "dimension-best", "oracle")
-LEARNED = ("category-stats", "gbdt", "mf", "cascade")  # run by default next to the baselines
+LEARNED = ("category-stats", "gbdt", "mf", "cascade", "agreement")  # run by default next to the baselines
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,25 @@ def _calibration(run: RouterRun, table: OutcomeTable) -> dict[str, float]:
     return {"brier": metrics.brier(p, y), "ece": metrics.ece(p, y)}
 
 
+def verifier_metrics(run: RouterRun, table: OutcomeTable, seed: int = 0) -> dict[str, Any]:
+    """How well the router's verifier told right runs from wrong ones: its P(correct) on every run it judged
+    against that run's recorded verdict (AUC with a bootstrap 95% CI, Brier, ECE); empty without a verifier."""
+    if run.verified is None:
+        return {}
+    judged = ~np.isnan(run.verified)
+    p, y = run.verified[judged], table.success[judged]
+    if len(p) == 0:
+        return {}
+    out: dict[str, Any] = {"name": run.verifier, "runs": len(p), "brier": metrics.brier(p, y),
+                           "ece": metrics.ece(p, y)}
+    if 0 < y.sum() < len(y):
+        auc, lo, hi = metrics.roc_auc_ci(p, y, seed=seed)
+        out.update({"auc": auc, "auc_ci": [lo, hi]})
+    else:
+        out.update({"auc": None, "auc_ci": None})
+    return out
+
+
 def _curve_metrics(run: RouterRun, cost: np.ndarray, quality: np.ndarray, refs: References,
                    ) -> dict[str, float | None]:
     """AIQ, APGR and CPT of a swept router (None for a router with no knob: one point is no curve).
@@ -180,6 +199,10 @@ def summarize(run: RouterRun, table: OutcomeTable, refs: References, seed: int =
                   for p, c, q in zip(run.sweep, curve_cost, curve_quality, strict=False)],
     }
     row.update(_calibration(run, table))
+    verifier = verifier_metrics(run, table, seed)
+    if verifier:
+        row["verifier"] = verifier
+        row["verifier_auc"] = verifier["auc"]
     bad = metrics.out_of_range(row, metrics.row_ranges(refs.cheapest_success, refs.best_single_success,
                                                        refs.oracle_success))
     if bad:
@@ -288,4 +311,4 @@ def frontier(table: OutcomeTable) -> list[tuple[str, float, float]]:
 
 
 __all__ = ["BenchResult", "Decisions", "Note", "References", "applicable", "default_router_specs", "frontier",
-           "run_bench", "summarize", "transfer_tables", "unmet"]
+           "run_bench", "summarize", "transfer_tables", "unmet", "verifier_metrics"]

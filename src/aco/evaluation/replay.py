@@ -61,6 +61,8 @@ class RouterRun:
     fit_seconds: float = 0.0
     route_seconds: float = 0.0
     extras: dict[str, object] = field(default_factory=dict)
+    verified: np.ndarray | None = None  # (n, m) P(correct) the router's verifier gave each run it judged
+    verifier: str | None = None
 
 
 class _Collector:
@@ -74,6 +76,7 @@ class _Collector:
         self.p_success: np.ndarray | None = None
         self.propensity: np.ndarray | None = None
         self.reasons: list[str] | None = None
+        self.verified: np.ndarray | None = None
         self.n_models = n_models
 
     def add(self, rows: np.ndarray, routing: Routing) -> None:
@@ -92,6 +95,10 @@ class _Collector:
             if self.p_success is None:
                 self.p_success = np.full((n_tasks, self.n_models), np.nan)
             self.p_success[rows] = routing.p_success
+        if routing.verified is not None:
+            if self.verified is None:
+                self.verified = np.full((n_tasks, self.n_models), np.nan)
+            self.verified[rows] = routing.verified
         if routing.propensity is not None:
             if self.propensity is None:
                 self.propensity = np.ones(n_tasks)
@@ -155,5 +162,6 @@ def replay(router: Router, table: OutcomeTable, splits: Sequence[Split], *, labe
         label=label, decisions=main.decisions(), fold=fold_of, p_success=main.p_success,
         propensity=main.propensity, reasons=main.reasons, knob=router.knob,
         sweep=tuple(SweepPoint(float(v), c.decisions()) for v, c in swept.items()),
-        fit_seconds=fit_seconds, route_seconds=route_seconds,
+        fit_seconds=fit_seconds, route_seconds=route_seconds, verified=main.verified,
+        verifier=router.verifier_name if main.verified is not None else None,
     )

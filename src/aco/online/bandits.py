@@ -138,8 +138,12 @@ class ThompsonSampling(Bandit):
     n_draws: int = 512
     epsilon: float = 0.0
 
+    def _draws(self, context: BanditContext) -> np.ndarray:
+        """(n_draws, m) posterior draws of P(success): independent Betas (subclasses may correlate arms)."""
+        return np.asarray(self._rng.beta(context.alpha, context.beta, size=(self.n_draws, context.n_arms)))
+
     def _probabilities(self, context: BanditContext) -> tuple[np.ndarray, str]:
-        theta = self._rng.beta(context.alpha, context.beta, size=(self.n_draws, context.n_arms))
+        theta = self._draws(context)
         utility = theta - self.cost_weight * context.expected_cost_usd
         if context.allowed is not None:
             utility = np.where(context.allowed, utility, -np.inf)

@@ -73,6 +73,9 @@ def _router_tip(row: dict[str, Any]) -> dict[str, Any]:
             ["regret", format_cell("regret", row.get("regret"))]]
     rows += [[key.upper() if key != "brier" else "Brier", format_cell(key, row[key])]
              for key in ("aiq", "apgr", "brier", "ece") if not is_missing(row.get(key))]
+    verifier = row.get("verifier") or {}
+    if not is_missing(verifier.get("auc")):
+        rows.append([f"verifier AUC ({verifier['name']})", f"{verifier['auc']:.3f}"])
     if main is not None:
         rows.append(["main model", f"{main[0]} ({100 * main[1]:.0f}%)"])
     return {"title": str(row["router"]), "rows": rows}

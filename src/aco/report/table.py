@@ -46,7 +46,7 @@ def bench_table(result: BenchResult) -> Table:
     for column, justify in (("router", "left"), ("success [95% CI]", "right"), ("cost $", "right"),
                             ("$/task", "right"), ("saved vs best", "right"), ("regret", "right"),
                             ("oracle gap", "right"), ("AIQ", "right"), ("APGR", "right"),
-                            ("Brier", "right"), ("main model", "left")):
+                            ("Brier", "right"), ("verifier AUC", "right"), ("main model", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in result.rows:
         lo, hi = row["success_ci"]
@@ -54,6 +54,6 @@ def bench_table(result: BenchResult) -> Table:
             row["router"], f"{row['success']:.3f} [{lo:.3f}, {hi:.3f}]", format_usd(row["cost_usd"]),
             format_usd(row["cost_per_task_usd"]), _pct(row["cost_reduction_vs_best_single"]),
             _num(row["regret"], ".1f"), _num(row["oracle_gap"]), _num(row.get("aiq")),
-            _num(row.get("apgr")), _num(row.get("brier")), _top_share(row),
+            _num(row.get("apgr")), _num(row.get("brier")), _num(row.get("verifier_auc")), _top_share(row),
         )
     return table

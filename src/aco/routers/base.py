@@ -40,6 +40,8 @@ class Routing:
       (nothing run, nothing paid); a stop rule gives up on a run it already paid for in part.
     extra_cost_usd: (n,) USD paid beyond the full runs in `attempts` (e.g. the first K turns of a cheap run that
       was abandoned for a stronger model).
+    verified: (n, m) P(correct) a verifier gave each run it judged (NaN elsewhere): scored against the recorded
+      verdict of that run (`aco bench`'s verifier AUC).
     """
 
     model_idx: np.ndarray
@@ -49,6 +51,7 @@ class Routing:
     reasons: Sequence[str] | None = None
     abstain: np.ndarray | None = None
     extra_cost_usd: np.ndarray | None = None
+    verified: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         idx = np.asarray(self.model_idx)
@@ -76,6 +79,7 @@ class Router(ABC):
     multi_step: ClassVar[bool] = False  # reads runs or turns and may escalate or stop within a task
     fits_empty: ClassVar[bool] = False  # may start from no training outcomes at all (learns online)
     transient: ClassVar[tuple[str, ...]] = ()  # fitted attributes rebuilt after loading (random streams)
+    verifier_name: ClassVar[str | None] = None  # the verifier whose verdicts fill `Routing.verified`
 
     # --- parameters (scikit-learn conventions) -------------------------------------------------------
     @classmethod

@@ -1,17 +1,19 @@
-"""Cascades: run a cheap model first and escalate along a chain when a post-hoc estimator doubts the result.
+"""Cascades: run a cheap model first and escalate along a chain when a verifier doubts the result.
 
-The post-hoc estimator at chain position j reads only what is observable once runs 0..j have finished:
-numeric run signals (e.g. SWE-bench `api_calls`, `cost_usd`), response signals (length, refusal and format
-flags, agreement with the earlier models' answers), their per-model standardisation and cross-run agreement
-(`aco.routers.posthoc`) and the task text. Never the hidden verdict.
+The `cascade`'s verifier is the post-hoc estimator (`aco.verifiers.posthoc.PosthocVerifier`, one fitted per chain
+position): at position j it reads only what is observable once runs 0..j have finished: numeric run signals (e.g.
+SWE-bench `api_calls`, `cost_usd`), response signals (length, refusal and format flags, agreement with the earlier
+models' answers), their per-model standardisation and cross-run agreement (`aco.routers.posthoc`) and the task
+text. Never the hidden verdict. Replay asks it about every task at once, a live decision about one run: the same
+verifier and the same acceptance rule (`aco.verifiers.base.passes`).
 A cascade pays for every model it ran. `perfect-verifier` is the evaluation-only upper bound of the same chain.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,53 +29,11 @@ from aco.routers.posthoc import PosthocFeatures, numeric_signals
 from aco.routers.registry import register
 from aco.routers.state import decode, encode
 from aco.trajectories.value_head import ValueHead, select_head
+from aco.verifiers.base import passes
+from aco.verifiers.posthoc import PosthocVerifier, observed_features, posthoc_frame
 
 CHAIN_SEPARATOR = ">"
 CHAIN_ALTERNATIVES = "|"
-_REFUSAL = re.compile(r"I'm sorry|I am sorry|I cannot|I can't|as an AI|unable to", re.I)
-_ANSWER = re.compile(r"(?:answer\s*(?:is)?\s*[:\-]?\s*\(?)([A-E1-5])\b|^\s*\(?([A-E1-5])[).:\s]", re.I | re.M)
-
-
-def _answer(text: str) -> str:
-    match = _ANSWER.search(text)
-    if match:
-        return (match.group(1) or match.group(2)).upper()
-    return " ".join(text.lower().split())[:200]
-
-
-def _response_features(responses: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-    """Features of the latest response plus its agreement with each earlier one in the chain."""
-    latest = [str(r) for r in responses[-1]]
-    out = {
-        "resp_chars": np.array([len(r) for r in latest], dtype=float),
-        "resp_refusal": np.array([bool(_REFUSAL.search(r)) for r in latest], dtype=float),
-        "resp_code": np.array([("```" in r) or ("def " in r) for r in latest], dtype=float),
-        "resp_empty": np.array([not r.strip() for r in latest], dtype=float),
-    }
-    answers = [_answer(r) for r in latest]
-    for pos, earlier in enumerate(responses[:-1]):
-        out[f"agree_{pos}"] = np.array([a == _answer(str(e)) for a, e in zip(answers, earlier, strict=True)],
-                                       dtype=float)
-    return out
-
-
-def observed_features(tasks: TaskSet, runs: Sequence[int]) -> pd.DataFrame:
-    """What is observable once the models `runs` (in chain order) have run: their signals and the task text."""
-    columns: dict[str, np.ndarray] = {}
-    responses = []
-    for pos, model in enumerate(runs):
-        for signal in sorted(tasks.observable):
-            values = tasks.observe(signal, model)
-            if values.dtype.kind in "fiub":
-                columns[f"{signal}_{pos}"] = values.astype(float)
-            else:
-                responses.append(values)
-        if responses and len(responses) == pos + 1:
-            columns.update({f"{k}_{pos}": v for k, v in _response_features(responses).items()})
-    frame = pd.DataFrame(columns, index=tasks.tasks.index)
-    frame["text"] = tasks.tasks["text"].to_numpy()
-    frame["category"] = tasks.tasks["category"].to_numpy()
-    return frame
 
 
 def perfect_verifier_outcome(success: np.ndarray, cost_usd: np.ndarray, chain: Sequence[int],
@@ -163,7 +123,7 @@ def cascade_outcome(p_by_pos: Sequence[np.ndarray], chain: Sequence[int], thresh
     final = np.full(len(p_by_pos[0]) if p_by_pos else 0, len(chain) - 1)
     open_ = np.ones(len(final), dtype=bool)
     for pos, (p, cut) in enumerate(zip(p_by_pos, thresholds, strict=True)):
-        accept = open_ & (p >= cut)
+        accept = open_ & passes(p, cut)
         final[accept] = pos
         open_ &= ~accept
     return final
@@ -195,6 +155,7 @@ class CascadeRouter(_ChainRouter):
     """
 
     name = "cascade"
+    verifier_name = "posthoc"
     requires: ClassVar[tuple[str, ...]] = ("two_models", "run_signals")
     multi_step = True
     knob = "threshold"
@@ -212,10 +173,7 @@ class CascadeRouter(_ChainRouter):
         self.posthoc = posthoc
 
     def _frame(self, features: PosthocFeatures | None, tasks: TaskSet, pos: int) -> pd.DataFrame:
-        frame = observed_features(tasks, self.chain_[: pos + 1])
-        if features is None:
-            return frame
-        return pd.concat([frame, features.transform(tasks, self.chain_[: pos + 1])], axis=1)
+        return posthoc_frame(tasks, self.chain_[: pos + 1], features)
 
     def _candidates(self, frame: pd.DataFrame, n_raw: int) -> list[ValueHead]:
         numeric = [c for c in frame.columns if c not in ("text", "category")]
@@ -280,6 +238,12 @@ class CascadeRouter(_ChainRouter):
         _, self.thresholds_, self.chain_ = best  # thresholds_ are used when threshold is None
         self.features_, self.heads_ = self._heads(table)
         self.signals_ = tuple(sorted(table.task_set().observable))
+        self.verifiers_ = self._verifiers()
+
+    def _verifiers(self) -> list[PosthocVerifier]:
+        """The post-hoc verifier of each chain position but the last (the cascade's only verifier)."""
+        return [PosthocVerifier(head, self.chain_, pos, self.model_specs_, self.signals_, self.features_)
+                for pos, head in enumerate(self.heads_)]
 
     def to_state(self) -> dict[str, Any]:
         """Chain, thresholds, the observable signals and the post-hoc heads (frozen) as JSON values and arrays."""
@@ -295,6 +259,7 @@ class CascadeRouter(_ChainRouter):
         self.features_ = None if state["features"] is None else PosthocFeatures.from_state(state["features"])
         self.heads_ = [ValueHead.from_state(h) for h in state["heads"]]
         self.objective_ = decode(state["objective"])
+        self.verifiers_ = self._verifiers()  # the candidate models are restored first (`with_models`)
 
     def describe(self) -> dict[str, Any]:
         return {"policy": {"name": self.name, "chain": [self.models_[j] for j in self.chain_],
@@ -307,10 +272,11 @@ class CascadeRouter(_ChainRouter):
     def route(self, tasks: TaskSet) -> Routing:
         self.check_fitted(tasks)
         thresholds = self._thresholds()
-        p_by_pos = self._predict(self.features_, self.heads_, tasks)
+        p_by_pos = [verifier.p_correct_tasks(tasks) for verifier in self.verifiers_]
         final = cascade_outcome(p_by_pos, self.chain_, thresholds)
         shown = "/".join(f"{t:g}" for t in thresholds)
-        return self._routing(final, dict(enumerate(p_by_pos)), len(tasks.models), f"cascade (threshold {shown})")
+        routing = self._routing(final, dict(enumerate(p_by_pos)), len(tasks.models), f"cascade (threshold {shown})")
+        return replace(routing, verified=routing.p_success)  # every P the cascade has is a verifier's verdict
 
     def _decide(self, context: TaskContext, allowed: frozenset[str] | None) -> Decision:
         """The next step of one task: run the chain's first model; after each run, stop when its post-hoc
@@ -338,9 +304,9 @@ class CascadeRouter(_ChainRouter):
         here = chain[pos]
         if pos == len(chain) - 1:
             return decision(here, "stop", f"stopped at step {pos + 1} of {len(chain)} (the last model)")
-        tasks = context.task_set(self.model_specs_, self.signals_)
-        p = float(self.heads_[pos].predict(self._frame(self.features_, tasks, pos))[0])
-        if p >= thresholds[pos]:
+        p = self.verifiers_[pos].verdict(context, context.runs[-1]).p_correct
+        assert p is not None  # the post-hoc head never abstains
+        if passes(p, thresholds[pos]):
             return decision(here, "stop", f"stopped at step {pos + 1} of {len(chain)}: post-hoc P={p:.2f} >= "
                             f"{thresholds[pos]:g}", p)
         nxt = next((m for m in chain[pos + 1:] if allowed is None or m in allowed), None)

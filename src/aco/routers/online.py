@@ -122,11 +122,15 @@ class OnlineRouter(Router):
                                          prior_n=self.prior_n_by_category_.get(category, self.prior_weight),
                                          allowed=allowed)
 
+    def group_keys(self, tasks: TaskSet) -> list[str]:
+        """The key Memory statistics and prior corrections are kept under, per task: its category."""
+        return [str(c) for c in tasks.tasks["category"].tolist()]
+
     def route(self, tasks: TaskSet) -> Routing:
         self.reseed()
         features = task_features(tasks.tasks, self.n_features)
         prior = self.prior_p(tasks)
-        categories = tasks.tasks["category"].astype(str).tolist()
+        categories = self.group_keys(tasks)
         n, m = tasks.n_tasks, len(tasks.models)
         idx, propensity, p_success = np.zeros(n, dtype=int), np.ones(n), np.zeros((n, m))
         reasons: list[str] = []
@@ -140,9 +144,10 @@ class OnlineRouter(Router):
         """One task, continuing the exploration's random stream (decisions in the order `route` takes them
         equal its batch); the loop's context is kept until the outcome comes back (`learn_one`)."""
         frame = context.task_frame()
-        prior = self.prior_p(TaskSet(tasks=frame, models=self.model_specs_))
+        tasks = TaskSet(tasks=frame, models=self.model_specs_)
+        prior = self.prior_p(tasks)
         mask = allowed_mask(allowed, self.models_)
-        dec = self._decide_row(context.task_id, context.category, task_features(frame, self.n_features)[0],
+        dec = self._decide_row(context.task_id, self.group_keys(tasks)[0], task_features(frame, self.n_features)[0],
                                None if prior is None else prior[0], None if mask is None else mask[0])
         decision_id = uuid.uuid4().hex
         self.pending_[decision_id] = dec
@@ -160,16 +165,16 @@ class OnlineRouter(Router):
         dec = self.pending_.pop(decision.decision_id, None)
         if dec is None:  # decided elsewhere (another replica, before a restart): rebuild its context
             frame = context.task_frame()
-            prior = self.prior_p(TaskSet(tasks=frame, models=self.model_specs_))
+            tasks = TaskSet(tasks=frame, models=self.model_specs_)
+            prior, key = self.prior_p(tasks), self.group_keys(tasks)[0]
             p0 = None if prior is None else prior[0]
-            ctx = self.orchestrator_.context(context.category, task_features(frame, self.n_features)[0], p0,
-                                             self.prior_cost_usd_,
-                                             self.prior_n_by_category_.get(context.category, self.prior_weight))
+            ctx = self.orchestrator_.context(key, task_features(frame, self.n_features)[0], p0, self.prior_cost_usd_,
+                                             self.prior_n_by_category_.get(key, self.prior_weight))
             arm = self.models_.index(decision.model)
             choice = Choice(arm=arm, propensity=decision.propensity, probabilities=np.eye(len(self.models_))[arm],
                             p_success=ctx.p_success(), reason=decision.reason)
             record = LoggedDecision(decision_id=decision.decision_id, task_id=context.task_id,
-                                    category=context.category, candidates=self.models_, chosen_model=decision.model,
+                                    category=key, candidates=self.models_, chosen_model=decision.model,
                                     propensity=decision.propensity)
             dec = OnlineDecision(record=record, choice=choice, context=ctx,
                                  prior_p=None if p0 is None else clean_prior(p0))

@@ -20,8 +20,10 @@ _BUILTIN_MODULES = (
     "aco.routers.learned",
     "aco.routers.hybrid",
     "aco.routers.cascade",
+    "aco.routers.agreement",
     "aco.routers.category_beta",
     "aco.routers.escalation",
+    "aco.routers.shift",
 )
 _loaded = False
 

@@ -26,9 +26,15 @@ from aco.records import Decision, Outcome, Usage
 from aco.routers.base import Router
 from aco.routers.decision import NoModelAllowedError, Run, TaskContext
 from aco.sdk.profile import LiveProfile, load_profile
-from aco.store import DecisionRecord, OutcomeRecord, RefusalRecord, Store
+from aco.sdk.verification import Answer, Verified, verify_answer
+from aco.store import DecisionRecord, OutcomeRecord, RefusalRecord, Store, VerdictRecord
 from aco.trajectories.conversation import CallUsage, UnreadableConversationError, read_turns
 from aco.trajectories.loader import Turn
+from aco.verifiers import Verdict, fails
+from aco.verifiers.base import Caller
+from aco.verifiers.entropy import EntropyVerifier
+from aco.verifiers.tests import SIGNAL as TESTS_SIGNAL
+from aco.verifiers.tests import TestReport, TestsVerifier
 
 OutcomeHook = Callable[[OutcomeRecord], None]
 
@@ -81,6 +87,8 @@ class _TaskState:
     runs: list[Run] = field(default_factory=list)  # runs of the current request (multi-step routers)
     calls: list[CallUsage] = field(default_factory=list)  # the call that answered each earlier request
     request_calls: list[CallUsage] = field(default_factory=list)
+    answered: RouteDecision | None = None  # the latest decision whose call was observed (what verifiers judge)
+    pending_escalation: str = ""  # a failed verdict (a reported test run): the next route escalates, and why
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -121,11 +129,12 @@ class TaskHandle:
 
     def route(self, step_kind: str = "", context: Mapping[str, Any] | None = None, *, escalate: bool = False,
               exclude: Sequence[str] = (), reserve: bool = True, fallback_from: str = "",
-              conversation: Sequence[Any] | None = None, endpoint: str = "sdk") -> RouteDecision:
+              conversation: Sequence[Any] | None = None, endpoint: str = "sdk", because: str = "") -> RouteDecision:
         """Pick the model of the next call (sticky unless escalating, excluded or a multi-step router acts) and
         reserve its cost. A fresh request (no `exclude`, no `escalate`) starts with no runs. `context` may give
         the step's `action` and the request's `prompt_tokens` (then each model's expected cost counts the task's
-        warm prompt cache); `endpoint` is recorded on the decision (chat, messages, responses, route, sdk)."""
+        warm prompt cache); `endpoint` is recorded on the decision (chat, messages, responses, route, sdk);
+        `because` says why an escalation was asked (a verifier's verdict)."""
         live = self.optimizer.profile(self._state.profile)
         action = context.get("action") if context else None
         action = action if isinstance(action, str) else ""
@@ -135,22 +144,32 @@ class TaskHandle:
         with self._state.lock:
             if not exclude and not escalate:
                 self._new_request()
+            pending, self._state.pending_escalation = self._state.pending_escalation, ""
+            because = because or pending
+            escalate = escalate or bool(pending and self._state.current_model)
             ctx = self.context(step_kind, conversation)
             cost = self._cost_of(live, prompt_tokens if isinstance(prompt_tokens, int) else None)
-            decision = self._choose(live, ctx, action, escalate, exclude, cost)
+            decision = self._choose(live, ctx, action, escalate, exclude, cost, because)
             return self._commit(live, ctx, decision, exclude, reserve, fallback_from, cost, endpoint,
                                 escalated_from=self._state.current_model if escalate else "")
 
     def next_step(self, conversation: Sequence[Any] | None = None, endpoint: str = "sdk") -> RouteDecision | None:
         """After a call of this request was observed: a multi-step router's next action. An escalation is
-        reserved and returned; None when the latest result stands (or the router is single-step)."""
+        reserved and returned; a stop that keeps the result of an earlier run of this request (a best-of-N panel's
+        selected answer) is returned unrecorded, action "stop" (nothing is called); None when the latest result
+        stands (or the router is single-step)."""
         live = self.optimizer.profile(self._state.profile)
         if not live.router.multi_step:
             return None
         with self._state.lock:
             ctx = self.context("", conversation)
             decision = live.router.decide(ctx)
-            if decision.action != "escalate" or decision.model in {run.model for run in ctx.runs}:
+            ran = [run.model for run in ctx.runs]
+            if decision.action == "stop" and ran and decision.model in ran and decision.model != ran[-1]:
+                return RouteDecision(decision_id="", task_id=self.task_id, model=decision.model,
+                                     p_success=float("nan") if decision.p_success is None else decision.p_success,
+                                     reason=decision.reason, reserved_usd=0.0, action="stop")
+            if decision.action != "escalate" or decision.model in ran:
                 return None  # the latest result stands (a model that already ran here is not run again)
             return self._commit(live, ctx, decision, (), True, "", live.expected_cost_usd.__getitem__, endpoint,
                                 escalated_from=ctx.runs[-1].model if ctx.runs else "")
@@ -172,7 +191,7 @@ class TaskHandle:
         state.request_calls, state.runs = [], []
 
     def _choose(self, live: LiveProfile, ctx: TaskContext, action: str, escalate: bool,
-                exclude: Sequence[str], cost: Callable[[str], float]) -> Decision:
+                exclude: Sequence[str], cost: Callable[[str], float], because: str = "") -> Decision:
         state, router = self._state, live.router
         allowed = [m for m in live.chain if m not in exclude]
         current = state.current_model
@@ -185,7 +204,8 @@ class TaskHandle:
                                 reason=f"escalation asked, but {current} is the strongest allowed model",
                                 p_success_by_model=_p(state.routed))
             decision = _decide(router, ctx, up or allowed)
-            return replace(decision, reason=f"escalated from {current}: {decision.reason}")
+            why = f" ({because})" if because else ""
+            return replace(decision, reason=f"escalated from {current}{why}: {decision.reason}")
         if live.config.step_routing and ctx.step_kind and not router.multi_step:
             return self._step_choice(live, ctx, action, allowed, cost)
         if (current and not router.multi_step and live.config.sticky and current in allowed
@@ -250,14 +270,17 @@ class TaskHandle:
         """Reserve the expected cost and log the decision in one transaction (opening the task's budget with the
         first one); over budget, the router chooses again among cheaper models (a refusal is logged)."""
         state, store = self._state, self.optimizer.store
-        if decision.action == "stop":
+        if decision.action == "stop":  # no call is made: nothing to reserve, nothing left open
             out, rec = self._record(live, decision, 0.0, fallback_from, endpoint, escalated_from)
-            store.reserve_and_record(rec, open_budget_usd=state.budget_usd)
+            store.reserve_and_record(replace(rec, status="settled", cost_usd=0.0, settled_at=rec.created_at),
+                                     open_budget_usd=state.budget_usd)
             return out
         allowed = [m for m in live.chain if m not in exclude]
         while True:
             reserved = cost(decision.model) if reserve else 0.0
             out, rec = self._record(live, decision, reserved, fallback_from, endpoint, escalated_from)
+            if not reserve:  # a decision only: the caller makes the call and may report it (`observe`)
+                rec = replace(rec, status="advisory")
             admitted = store.reserve_and_record(rec, open_budget_usd=state.budget_usd)
             state.budgeted = state.budgeted or admitted.budgeted
             if admitted.ok:
@@ -283,12 +306,13 @@ class TaskHandle:
 
     def observe(self, decision: RouteDecision, *, tokens: int | None = None, input_tokens: int = 0,
                 output_tokens: int = 0, cost_usd: float | None = None, observation: str = "",
-                usage: Usage | None = None, response: str | None = None, call: CallUsage | None = None) -> float:
+                usage: Usage | None = None, response: str | None = None, call: CallUsage | None = None,
+                signals: Mapping[str, Any] | None = None) -> float:
         """Settle the decision: book the actual cost (given, else priced from the tokens) on the task's budget
         and record it, the usage and the counterfactual (the same tokens on the profile's strongest candidate)
         on the decision (settling the same decision twice books nothing more). Keep what the call showed: its
         `response` (a multi-step router's verifier reads it) and its tokens and cost (`call`: the trajectory's
-        tokens so far)."""
+        tokens so far) and further `signals` for the verifiers (e.g. `logprobs`)."""
         if usage is None:
             if tokens is not None and not (input_tokens or output_tokens):
                 output_tokens = tokens
@@ -304,13 +328,56 @@ class TaskHandle:
         state = self._state
         with state.lock:  # this model's prompt cache now holds the conversation so far
             state.warm_model, state.warm_tokens = decision.model, prompt
-            signals: dict[str, Any] = {"cost_usd": float(cost_usd)}
+            shown: dict[str, Any] = {**(signals or {}), "cost_usd": float(cost_usd)}
             if response is not None:
-                signals["response"] = response
-            state.runs.append(Run(decision.model, signals))
+                shown["response"] = response
+            state.runs.append(Run(decision.model, shown))
+            state.answered = decision
             state.request_calls.append(call if call is not None else CallUsage(
                 float(prompt), float(usage.output_tokens), float(cost_usd)))
         return cost_usd
+
+    def verify(self, decision: RouteDecision | None = None, *, caller: Caller | None = None,
+               conversation: Sequence[Any] | None = None) -> Verified:
+        """The profile's verifiers on the answer of `decision` (default: the latest observed call; it must have been
+        observed with its `response`). `caller` makes the calls verifiers need (a judge, more answers); each is
+        reserved on the task's budget, logged as a `verify` decision and settled at its cost. Verdicts are logged on
+        the decision; `Verified.rejected` says whether to escalate (`route(escalate=True)`)."""
+        state = self._state
+        decision = decision or state.answered
+        if decision is None:
+            raise AcoError(f"task {self.task_id!r}: no observed answer to verify")
+        run = next((r for r in reversed(state.runs) if r.model == decision.model), None)
+        if run is None:
+            raise AcoError(f"task {self.task_id!r}: decision {decision.decision_id} has no observed answer in this "
+                           "request (observe it with response=...)")
+        context = self.context("", conversation)
+        if conversation:
+            context = replace(context, columns={**context.columns, "messages": list(conversation)})
+        answer = Answer(self.task_id, self.category, decision.decision_id, context, run)
+        return verify_answer(self.optimizer.store, self.optimizer.profile(self.profile), self.optimizer.config_catalog,
+                             answer, caller)
+
+    def report_tests(self, passed: int = 0, failed: int = 0, exit_code: int | None = None, *,
+                     report: TestReport | None = None) -> Verdict:
+        """A test run the agent made on the task's latest answer: judged by the profile's `tests` verifier (default
+        threshold 1.0: any failure fails) and logged on that answer's decision; a failure makes the task's next
+        `route` escalate (the reason names the test run)."""
+        report = report or TestReport(passed=passed, failed=failed, exit_code=exit_code)
+        live = self.optimizer.profile(self.profile)
+        verifier = next((v for v in live.verifiers if isinstance(v, TestsVerifier)), None) or TestsVerifier()
+        state = self._state
+        answered = state.answered
+        if answered is None:
+            return Verdict(verifier.name, None, report.as_signals(), reason="no answer of this task to attach to")
+        verdict = verifier.verdict(self.context(), Run(answered.model, {TESTS_SIGNAL: report}))
+        self.optimizer.store.record_verdict(VerdictRecord(
+            decision_id=answered.decision_id, task_id=self.task_id, verifier=verdict.verifier,
+            p_correct=verdict.p_correct, reason=verdict.reason, signals=dict(verdict.signals)))
+        if fails(verdict, verifier.threshold):
+            with state.lock:
+                state.pending_escalation = verdict.reason
+        return verdict
 
     def release(self, decision: RouteDecision) -> None:
         """A call that failed: its reservation is released and the decision settled at $0 (status failed)."""
@@ -370,6 +437,8 @@ class Optimizer:
         self._max_tasks = max_tasks
         self._stats_at = 0.0
         self.refresh_stats()
+        self._new_outcomes = 0
+        self.refit_verifiers()
 
     @classmethod
     def from_config(cls, path: Path | str, *, store_url: str | None = None,
@@ -433,8 +502,24 @@ class Optimizer:
         for profile_name, live in self.profiles.items():
             if (name is None or profile_name == name) and rec.model in live.router.models_:
                 live.router.learn_one(context, decision, outcome)
+        self._new_outcomes += 1
+        every = [v.refit_every for live in self.profiles.values() for v in live.verifiers
+                 if isinstance(v, EntropyVerifier)]
+        if every and self._new_outcomes >= min(every):
+            self.refit_verifiers()
         if self.on_outcome is not None:
             self.on_outcome(rec)
+
+    def refit_verifiers(self) -> None:
+        """Refit every profile's `entropy` calibrator on the answers whose outcome the store holds (the profile's
+        own logged verdicts and outcomes; shared by every replica)."""
+        from aco.verifiers.calibration import entropy_training, labelled_verdicts
+
+        for live in self.profiles.values():
+            for verifier in live.verifiers:
+                if isinstance(verifier, EntropyVerifier):
+                    verifier.refit(*entropy_training(labelled_verdicts(self.store, verifier.name, live.name)))
+        self._new_outcomes = 0
 
     def refresh_stats(self, max_age_s: float = 0.0) -> None:
         """Reload the online counts from the store (shared by every worker) when older than `max_age_s`."""

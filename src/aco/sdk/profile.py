@@ -24,6 +24,7 @@ from aco.records import ModelSpec
 from aco.routers.base import Router
 from aco.routers.category_beta import CategoryBetaRouter
 from aco.trajectories.steps import StepPolicy
+from aco.verifiers import UnknownVerifierError, Verifier, make_verifier
 
 RULE_KEYS = ("threshold", "prior_weight", "floors", "datasets", "prior")  # the built rule's keys
 LIVE_SIGNALS = frozenset({"response", "cost_usd"})  # what the live environment observes after a call
@@ -38,6 +39,7 @@ class LiveProfile:
     router: Router
     models: tuple[PricedModel, ...]
     source: str = "profile keys"
+    verifiers: tuple[Verifier, ...] = ()  # checked after each non-streamed answer (`TaskHandle.verify`)
     expected_cost_usd: dict[str, float] = field(init=False)
     step_rules: StepPolicy = field(init=False)
 
@@ -120,14 +122,30 @@ def profile_table(name: str, datasets: Sequence[str], specs: Sequence[ModelSpec]
     return OutcomeTable(name=f"profile {name}", tasks=tasks, models=tuple(specs), score=score, cost_usd=cost)
 
 
+def load_verifiers(name: str, profile: ProfileConfig) -> tuple[Verifier, ...]:
+    """The profile's verifiers (its `verifiers` entries, then `length` for `verify_min_chars`); an unknown verifier
+    or parameter is a ConfigError naming the profile."""
+    out = []
+    for i, entry in enumerate(profile.verifiers):
+        try:
+            out.append(make_verifier(entry.name, **entry.params()))
+        except UnknownVerifierError as exc:
+            raise ConfigError(f"profile {name!r}: verifiers[{i}]: {exc}") from None
+    if profile.verify_min_chars:
+        out.append(make_verifier("length", min_chars=profile.verify_min_chars))
+    return tuple(out)
+
+
 def load_profile(name: str, profile: ProfileConfig, catalog: Catalog, router: Router | None = None) -> LiveProfile:
-    """The profile's router (given, the served artifact, or category-beta fitted on its datasets) and prices."""
+    """The profile's router (given, the served artifact, or category-beta fitted on its datasets), prices and
+    verifiers."""
     models = tuple(catalog.get(c) for c in profile.candidates)
+    verifiers = load_verifiers(name, profile)
     if router is not None:
-        return LiveProfile(name, profile, router, models, "given")
+        return LiveProfile(name, profile, router, models, "given", verifiers)
     if profile.router:
         served, source = _served(name, profile, profile.candidates)
-        return LiveProfile(name, profile, served, models, source)
+        return LiveProfile(name, profile, served, models, source, verifiers)
     prior = load_artifact(name, Path(profile.prior), "prior") if profile.prior else None
     rule = CategoryBetaRouter(threshold=profile.threshold, prior_weight=profile.prior_weight,
                               floors=dict(profile.floors), prior=prior,
@@ -137,4 +155,4 @@ def load_profile(name: str, profile: ProfileConfig, catalog: Catalog, router: Ro
     except ConfigError as exc:
         raise ConfigError(f"profile {name!r}: {exc}") from None
     source = "profile keys" + (f", prior {profile.prior}" if profile.prior else "")
-    return LiveProfile(name, profile, rule, models, source)
+    return LiveProfile(name, profile, rule, models, source, verifiers)

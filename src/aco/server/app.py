@@ -8,9 +8,11 @@ one routed flow, and its result (payload or stream) is translated back (`aco.ser
 
 The routed flow asks the profile's `Router` (the one `aco bench` replays) through the SDK: an upstream failure makes
 it choose again without the failed model; after a non-streaming answer a multi-step router (a cascade) reads the
-answer's text and cost and may escalate within the request (a profile's `verify_min_chars` rejects too-short
-answers the same way); the value head reads the conversation as the agent's trajectory; a router's stop ends the
-task without a call (HTTP 200, `finish_reason: "stop"`, `x-aco-action: stop`).
+answer's text and cost and may escalate within the request, then the profile's verifiers (`aco.verifiers`: tests,
+entropy, judge, agreement, length) judge it, their calls paid and booked on the task, and a failed verdict
+escalates within the request the same way; a test run reported in `x-aco-tests` judges the task's previous answer
+and a failure escalates this request. The value head reads the conversation as the agent's trajectory; a router's
+stop ends the task without a call (HTTP 200, `finish_reason: "stop"`, `x-aco-action: stop`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -38,7 +40,8 @@ from aco.records import Usage
 from aco.routers.base import Router
 from aco.sdk import BudgetExceededError, NoCandidateError, Optimizer, OutcomeHook, RouteDecision, TaskHandle
 from aco.sdk.optimizer import UnknownProfileError
-from aco.server import replies
+from aco.sdk.verification import Verified
+from aco.server import replies, verification
 from aco.server import usage as usage_of
 from aco.server.auth import key_matches, presented_key
 from aco.server.calls import Caller
@@ -51,6 +54,7 @@ from aco.server.replies import Routed
 from aco.server.upstream import UpstreamError, Upstreams
 from aco.store import OutcomeRecord, Store
 from aco.trajectories.conversation import call_usage, task_statement
+from aco.verifiers import Call, Reply
 
 Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -177,22 +181,34 @@ def _answer_text(payload: Any) -> str:
 
 @dataclass
 class _Attempts:
-    """The calls of one routed request: each decision that called a model, the models that failed and the
-    request's cost so far."""
+    """The calls of one routed request: each decision that called a model, the models that failed, the verdicts
+    on its answers and the request's cost so far (verification calls included)."""
 
     decisions: list[RouteDecision]
     failed: list[str]
     cost_usd: float = 0.0
+    verified: list[Verified] = field(default_factory=list)
+    answers: dict[str, Routed] = field(default_factory=dict)  # each model's answer in this request
 
     def escalations(self) -> list[str]:
         return [d.model for d in self.decisions[:-1] if d.model not in self.failed]
 
-    def finish(self, routed: Routed, profile: str) -> Routed:
+    def finish(self, routed: Routed, profile: str, kept: str = "") -> Routed:
+        """The reply: `routed` (the latest answer), or with `kept` the answer of that earlier model of the request
+        (a multi-step router kept it), headed by its decision."""
         last = self.decisions[-1]
+        if kept:
+            routed = self.answers[kept]
+            last = next(d for d in reversed(self.decisions) if d.model == kept)
         routed.headers.update(_decision_headers(last, self.failed, self.escalations(), self.cost_usd))
+        if self.verified:
+            routed.headers["x-aco-verdicts"] = header_safe(";".join(v.header() for v in self.verified), 500)
         routed.decision = {**_decision_json(last, profile, self.failed), "cost_usd": self.cost_usd,
                            "attempts": [{"decision_id": d.decision_id, "model": d.model, "action": d.action,
-                                         "reason": d.reason} for d in self.decisions]}
+                                         "reason": d.reason} for d in self.decisions],
+                           "verdicts": [{"decision_id": v.decision_id, "verifier": x.verifier, "p_correct": x.p_correct,
+                                         "reason": x.reason, "cost_usd": x.cost_usd}
+                                        for v in self.verified for x in v.verdicts]}
         return routed
 
 
@@ -208,6 +224,8 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
     start = time.perf_counter()
     task = await proxy.run(proxy.optimizer.task, task_id, profile=profile, category=h.category,
                            budget_usd=h.budget_usd, text=task_statement(messages), source=h.source)
+    if h.tests is not None:  # the agent's test run on the previous answer: a failure escalates this request
+        await proxy.run(task.report_tests, report=h.tests)
     try:
         decision = await proxy.run(_route, task, body, step, action, endpoint)
     except BudgetExceededError:
@@ -239,6 +257,8 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
             continue
         if escalation is None:
             return tried.finish(routed, profile)
+        if escalation.action == "stop":  # the router keeps an earlier answer of this request
+            return tried.finish(routed, profile, kept=escalation.model)
         proxy.metrics.escalations.labels(decision.model).inc()
         decision = escalation
         start = time.perf_counter()
@@ -247,7 +267,7 @@ async def _routed_chat(proxy: Proxy, request: Request, body: dict[str, Any], pro
 
 
 def _route(task: TaskHandle, body: dict[str, Any], step: str, action: str, endpoint: str,
-           failed: list[str] | None = None, escalate: bool = False) -> RouteDecision:
+           failed: list[str] | None = None, escalate: bool = False, because: str = "") -> RouteDecision:
     """The task's next decision (the step's action for protected-path checks: the last tool calls, else the last
     message's text; the request's prompt size for cache-aware costs; the conversation as the trajectory)."""
     messages = body.get("messages") or []
@@ -256,7 +276,7 @@ def _route(task: TaskHandle, body: dict[str, Any], step: str, action: str, endpo
         context["action"] = action or _message_text(messages[-1:], "")
     failed = failed or []
     return task.route(step, context, escalate=escalate, exclude=failed, fallback_from=failed[-1] if failed else "",
-                      conversation=messages, endpoint=endpoint)
+                      conversation=messages, endpoint=endpoint, because=because)
 
 
 def _message_text(messages: list[Any], role: str) -> str:
@@ -276,8 +296,11 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     """Call the decision's model; book what the call cost (a stream: when it ends, however it ends). With the
     answer, the escalation a multi-step router (or the length verifier) asks for, else None."""
     cfg = proxy.model_config(d.model)
+    live = proxy.optimizer.profile(task.profile)
+    api = proxy.caller.providers[cfg.upstream].api
+    asked = verification.request_options(live.verifiers, api, cfg.name, body) if not stream else {}
     start = time.perf_counter()
-    result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, body, stream,
+    result = await proxy.caller.call(cfg.upstream, cfg.upstream_model or d.model, d.model, {**asked, **body}, stream,
                                      d.previous_model)
     if result.stream is not None:  # a stream is on its way to the client: it is not verified
         proxy.metrics.upstream_latency.labels(d.model).observe(time.perf_counter() - start)
@@ -295,18 +318,34 @@ async def _call(proxy: Proxy, task: TaskHandle, d: RouteDecision, body: dict[str
     usage = usage_of.from_chat(payload.get("usage"))
     cost_usd = _actual_cost_usd(proxy, d.model, result.headers, usage, d.reserved_usd)
     text = _answer_text(payload)
+    signals = verification.logprobs_signal(payload, strip="logprobs" not in body)
     await proxy.run(task.observe, d, cost_usd=cost_usd, usage=usage, response=text,
-                    call=call_usage(payload, cost_usd))
+                    call=call_usage(payload, cost_usd), signals=signals)
     proxy.metrics.cost_usd.labels(d.model).inc(cost_usd)
     tried.cost_usd += cost_usd
     routed = Routed(_replay_headers(result.headers), payload=payload)
+    tried.answers[d.model] = routed
     escalation = await proxy.run(task.next_step, body.get("messages") or [], endpoint)
-    if escalation is not None:
+    if escalation is not None or not live.verifiers:
         return routed, escalation
-    live = proxy.optimizer.profile(task.profile)
-    min_chars = live.config.verify_min_chars
-    if min_chars and len(text.strip()) < min_chars and live.stronger_than(d.model):
-        return routed, await proxy.run(_route, task, body, "", "", endpoint, None, True)
+    loop = asyncio.get_running_loop()
+
+    def call(request: Call) -> Reply:  # a verifier's call, made on the event loop from the verifying thread
+        made = verification.verifier_call(proxy.caller, proxy.optimizer.config_catalog, request, price)
+        return asyncio.run_coroutine_threadsafe(made, loop).result()
+
+    def price(model: str, headers: httpx.Headers, usage: Usage | None, expected_usd: float) -> float:
+        cost_usd = _actual_cost_usd(proxy, model, headers, usage, expected_usd)
+        proxy.metrics.cost_usd.labels(model).inc(cost_usd)
+        return cost_usd
+
+    verified = await run_in_threadpool(task.verify, d, caller=call, conversation=body.get("messages") or [])
+    if verified.verdicts:
+        tried.verified.append(verified)
+    tried.cost_usd += verified.cost_usd
+    if verified.rejected_by is not None and live.stronger_than(d.model):
+        because = f"{verified.rejected_by.verifier}: {verified.rejected_by.reason}"
+        return routed, await proxy.run(_route, task, body, "", "", endpoint, None, True, because)
     return routed, None
 
 
@@ -397,11 +436,14 @@ def _handlers(proxy: Proxy) -> dict[str, Handler]:
 
     async def decision(request: Request) -> Response:
         proxy.require_key(request)
-        rec = await proxy.run(proxy.optimizer.store.get_decision, str(request.path_params["decision_id"]))
+        decision_id = str(request.path_params["decision_id"])
+        rec = await proxy.run(proxy.optimizer.store.get_decision, decision_id)
         if rec is None:
             raise ApiError(404, "no such decision", "not_found")
-        return JSONResponse({**{f: getattr(rec, f) for f in rec.__dataclass_fields__},
-                             "candidates": list(rec.candidates)})
+        verdicts = await proxy.run(proxy.optimizer.store.verdicts, decision_id=decision_id)
+        return JSONResponse({**asdict(rec), "candidates": list(rec.candidates),
+                             "verdicts": [{"verifier": v.verifier, "p_correct": v.p_correct, "reason": v.reason,
+                                           "signals": v.signals, "cost_usd": v.cost_usd} for v in verdicts]})
 
     async def metrics(_: Request) -> Response:
         return Response(proxy.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from aco.records import STEP_KINDS
+from aco.verifiers.tests import TestReport, parse_tests
 
 MAX_ID_CHARS = 256
 
@@ -116,6 +117,16 @@ class AcoHeaders:
     category: str
     budget_usd: float | None
     source: str = ""  # the task's source (benchmark, repository, ...): a feature of some routers
+    tests: TestReport | None = None  # the agent's test run on the task's latest answer
+
+
+def _tests(text: str | None) -> TestReport | None:
+    if text is None:
+        return None
+    try:
+        return parse_tests(text[:200])
+    except ValueError as exc:
+        raise ApiError(400, f"x-aco-tests: {exc}", "bad_header") from None
 
 
 def aco_headers(request: Request) -> AcoHeaders:
@@ -126,7 +137,7 @@ def aco_headers(request: Request) -> AcoHeaders:
         step=check_step(h.get("x-aco-step", ""), "x-aco-step"),
         category=_identifier(h.get("x-aco-category", ""), "x-aco-category"),
         budget_usd=parse_budget(budget, "x-aco-budget-usd") if budget is not None else None,
-        source=_identifier(h.get("x-aco-source", ""), "x-aco-source"))
+        source=_identifier(h.get("x-aco-source", ""), "x-aco-source"), tests=_tests(h.get("x-aco-tests")))
 
 
 def header_safe(text: str, limit: int = 200) -> str:

@@ -7,6 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -55,3 +58,34 @@ def write_config(template: Path, path: Path, upstream_port: int, store_url: str)
     text = text.replace('store_url = "sqlite:///aco.db"', f'store_url = "{store_url}"')
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A running replay upstream and `aco serve` in front of it."""
+
+    proxy_url: str
+    upstream_url: str
+    store_url: str
+    config: Path
+
+
+@contextmanager
+def replay_stack(template: Path, folder: Path, env: dict[str, str], upstream_args: Sequence[str] = (),
+                 config_name: str = "aco.toml") -> Iterator[Stack]:
+    """Start `aco replay-upstream` and `aco serve` (the `template` config pointed at it, a SQLite store in
+    `folder`) on free ports; both are stopped on exit, also when the second one fails to start."""
+    up_port, aco_port = free_port(), free_port()
+    upstream = start(["replay-upstream", "--port", str(up_port), *upstream_args], env,
+                     f"http://127.0.0.1:{up_port}/healthz")
+    try:
+        store_url = f"sqlite:///{folder / 'aco.db'}"
+        config = write_config(template, folder / config_name, up_port, store_url)
+        proxy = start(["serve", "--config", str(config), "--port", str(aco_port)], env,
+                      f"http://127.0.0.1:{aco_port}/healthz")
+        try:
+            yield Stack(f"http://127.0.0.1:{aco_port}", f"http://127.0.0.1:{up_port}", store_url, config)
+        finally:
+            stop(proxy)
+    finally:
+        stop(upstream)

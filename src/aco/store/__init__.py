@@ -8,8 +8,10 @@ from aco.store.records import (
     DecisionRecord,
     OutcomeRecord,
     RefusalRecord,
+    VerdictRecord,
 )
 from aco.store.store import CategoryModelStat, Store
 
 __all__ = ["DECISION_STATUSES", "VERIFIERS", "Admission", "BudgetState", "CategoryModelStat", "DecisionRecord",
-           "OutcomeRecord", "RefusalRecord", "Store"]
+           "OutcomeRecord", "RefusalRecord", "Store",
+           "VerdictRecord"]

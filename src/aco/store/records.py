@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from aco.records import Usage
 
 VERIFIERS = ("benchmark", "tests", "posthoc", "reported")
-DECISION_STATUSES = ("open", "settled", "failed", "expired", "unknown")
+DECISION_STATUSES = ("open", "advisory", "settled", "failed", "expired", "unknown")
 
 
 def now_s() -> float:
@@ -36,7 +36,8 @@ class DecisionRecord:
     endpoint: str = ""  # chat, messages, responses, route, sdk
     fallback_from: str = ""  # the model whose upstream failed before this attempt
     escalated_from: str = ""  # the model whose answer was rejected before this attempt
-    # filled when the call ends (`Store.settle_decision`): open -> settled / failed / expired
+    # filled when the call ends (`Store.settle_decision`): open -> settled / failed / expired; `advisory`: a
+    # decision only (no reservation; the caller makes the call and may report it), never expired
     status: str = "open"
     cost_usd: float | None = None
     counterfactual_usd: float | None = None  # the same call priced on the profile's strongest candidate
@@ -77,6 +78,33 @@ class OutcomeRecord:
             raise ValueError(f"cost_usd must be >= 0, got {self.cost_usd}")
         if self.verifier not in VERIFIERS:
             raise ValueError(f"verifier must be one of {VERIFIERS}, got {self.verifier!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecord:
+    """A verifier's verdict on one decision's answer: P(correct) (None: it abstained, `reason` says why), the
+    signals it used and what verifying cost (calls it made, booked on the task's budget as their own decisions)."""
+
+    decision_id: str
+    task_id: str
+    verifier: str
+    p_correct: float | None
+    reason: str = ""
+    signals: dict[str, float] = field(default_factory=dict)
+    cost_usd: float = 0.0
+    created_at: float = field(default_factory=now_s)
+
+    def __post_init__(self) -> None:
+        if not self.decision_id or not self.task_id or not self.verifier:
+            raise ValueError("VerdictRecord needs a decision_id, a task_id and a verifier")
+        if self.p_correct is not None and not 0.0 <= self.p_correct <= 1.0:
+            raise ValueError(f"p_correct must be in [0, 1], got {self.p_correct}")
+        if self.cost_usd < 0:
+            raise ValueError(f"cost_usd must be >= 0, got {self.cost_usd}")
+
+    @property
+    def abstained(self) -> bool:
+        return self.p_correct is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,20 @@ BUDGET_REFUSALS = sa.Table(
 )
 
 
+VERDICTS = sa.Table(
+    "verdicts", METADATA,
+    sa.Column("verdict_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("decision_id", sa.String(64), nullable=False, index=True),
+    sa.Column("task_id", sa.String(256), nullable=False, index=True),
+    sa.Column("verifier", sa.String(32), nullable=False, index=True),
+    sa.Column("p_correct", sa.Float, nullable=True),  # NULL: the verifier abstained (`reason` says why)
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("signals", sa.JSON, nullable=False),
+    sa.Column("cost_usd", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+
 def _v1(conn: sa.Connection) -> None:
     for table in (DECISIONS, OUTCOMES, BUDGETS):
         table.create(conn, checkfirst=True)
@@ -110,9 +124,16 @@ def _v2(conn: sa.Connection) -> None:
     BUDGET_REFUSALS.create(conn, checkfirst=True)
 
 
+def _v3(conn: sa.Connection) -> None:
+    """Verifier verdicts: one row per verifier that judged a decision's answer (name, P(correct) or an
+    abstention, its signals and what verifying cost)."""
+    VERDICTS.create(conn, checkfirst=True)
+
+
 # Ordered steps: (version, apply). Append new steps; never edit a released one.
 MIGRATIONS: tuple[tuple[int, Callable[[sa.Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
+    (3, _v3),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]

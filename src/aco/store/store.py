@@ -16,8 +16,16 @@ import sqlalchemy.dialects.sqlite
 
 from aco.errors import ConfigError
 from aco.records import Usage
-from aco.store.records import Admission, BudgetState, DecisionRecord, OutcomeRecord, RefusalRecord, now_s
-from aco.store.schema import BUDGET_REFUSALS, BUDGETS, DECISIONS, MIGRATIONS, OUTCOMES, SCHEMA_VERSION
+from aco.store.records import (
+    Admission,
+    BudgetState,
+    DecisionRecord,
+    OutcomeRecord,
+    RefusalRecord,
+    VerdictRecord,
+    now_s,
+)
+from aco.store.schema import BUDGET_REFUSALS, BUDGETS, DECISIONS, MIGRATIONS, OUTCOMES, SCHEMA_VERSION, VERDICTS
 
 _EPS_USD = 1e-12
 CategoryModelStat = tuple[str, str, int, float, float]
@@ -113,7 +121,7 @@ class _Statements:
         self.finish_decision = (
             sa.update(DECISIONS)
             .where(DECISIONS.c.decision_id == sa.bindparam("b_decision_id", type_=sa.String))
-            .where(DECISIONS.c.status == "open")
+            .where(DECISIONS.c.status.in_(("open", "advisory")))
             .values(status=sa.bindparam("b_status", type_=sa.String),
                     cost_usd=sa.bindparam("b_cost_usd", type_=sa.Float),
                     counterfactual_usd=sa.bindparam("b_counterfactual_usd", type_=sa.Float),
@@ -218,6 +226,29 @@ class Store:
         with self.engine.connect() as conn:
             return [_outcome_from(row) for row in conn.execute(query).mappings()]
 
+    def record_verdict(self, rec: VerdictRecord) -> None:
+        """Persist a verifier's verdict on a decision (one row per verifier and answer)."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(VERDICTS).values(
+                decision_id=rec.decision_id, task_id=rec.task_id, verifier=rec.verifier,
+                p_correct=None if rec.p_correct is None else float(rec.p_correct), reason=rec.reason,
+                signals={k: float(v) for k, v in rec.signals.items()}, cost_usd=float(rec.cost_usd),
+                created_at=float(rec.created_at)))
+
+    def verdicts(self, *, task_id: str | None = None, decision_id: str | None = None,
+                 verifier: str | None = None) -> list[VerdictRecord]:
+        """Verdicts in the order they were recorded, optionally of one task, decision or verifier."""
+        query = sa.select(VERDICTS).order_by(VERDICTS.c.verdict_id)
+        for column, value in ((VERDICTS.c.task_id, task_id), (VERDICTS.c.decision_id, decision_id),
+                              (VERDICTS.c.verifier, verifier)):
+            if value is not None:
+                query = query.where(column == value)
+        with self.engine.connect() as conn:
+            return [VerdictRecord(decision_id=r["decision_id"], task_id=r["task_id"], verifier=r["verifier"],
+                                  p_correct=r["p_correct"], reason=r["reason"], signals=dict(r["signals"]),
+                                  cost_usd=r["cost_usd"], created_at=r["created_at"])
+                    for r in conn.execute(query).mappings()]
+
     def category_model_stats(self) -> list[CategoryModelStat]:
         """(category, model, n, success_sum, cost_usd_sum) over all outcomes, aggregated in SQL."""
         succ = sa.func.sum(sa.case((OUTCOMES.c.success, 1.0), else_=0.0))
@@ -293,8 +324,9 @@ class Store:
         """End an open decision's call in one transaction: record its cost and usage on the decision, release
         its reservation and book `cost_usd` on its task's budget.
 
-        Idempotent: only an `open` decision is settled (True); settling it again, or an unknown id, changes
-        nothing and returns False, so a reservation is never released twice.
+        Idempotent: only an `open` (or `advisory`: no reservation, the caller made the call) decision is settled
+        (True); settling it again, or an unknown id, changes nothing and returns False, so a reservation is
+        never released twice.
         """
         if status not in ("settled", "failed", "expired"):
             raise ValueError(f"status must be settled, failed or expired, got {status!r}")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from aco.server.browser import headless_chromium
-from aco.server.launch import free_port, start, stop, write_config
+from aco.server.launch import replay_stack
 from aco.server.traffic import TrafficLog, routerbench_prompts, send_traffic
 from aco.store import Store
 from aco.store.aggregates import task_results
@@ -27,27 +27,14 @@ EVIL = '<img src=x onerror="window.__xss=1">'
 def live(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, TrafficLog, str]]:
     tmp = tmp_path_factory.mktemp("dashboard")
     env = {"ACO_DATA_DIR": str(data_dir), "ACO_API_KEY": KEY}
-    up_port, aco_port = free_port(), free_port()
-    upstream = start(["replay-upstream", "--port", str(up_port)], env, f"http://127.0.0.1:{up_port}/healthz")
-    store_url = f"sqlite:///{tmp / 'aco.db'}"
-    try:
-        config = write_config(EXAMPLE, tmp / "aco.toml", up_port, store_url)
-        proxy = start(["serve", "--config", str(config), "--port", str(aco_port)], env,
-                      f"http://127.0.0.1:{aco_port}/healthz")
-    except Exception:
-        stop(upstream)
-        raise
-    base = f"http://127.0.0.1:{aco_port}"
-    prompts = routerbench_prompts(data_dir, 10)
-    log = send_traffic(base, KEY, prompts, profiles=("default", "cheap"), tight_budget_share=0.2)
-    evil = send_traffic(base, KEY, prompts[:1], task_prefix=EVIL, tight_budget_share=0.0, seed=1)
-    assert evil.outcomes == 1
-    log.recorded_cost_usd += evil.recorded_cost_usd
-    try:
-        yield base, store_url, log, prompts[1][0]
-    finally:
-        stop(proxy)
-        stop(upstream)
+    with replay_stack(EXAMPLE, tmp, env) as stack:
+        base = stack.proxy_url
+        prompts = routerbench_prompts(data_dir, 10)
+        log = send_traffic(base, KEY, prompts, profiles=("default", "cheap"), tight_budget_share=0.2)
+        evil = send_traffic(base, KEY, prompts[:1], task_prefix=EVIL, tight_budget_share=0.0, seed=1)
+        assert evil.outcomes == 1
+        log.recorded_cost_usd += evil.recorded_cost_usd
+        yield base, stack.store_url, log, prompts[1][0]
 
 
 def _wait(page: Any, selector: str, attribute: str | None, expected: str, timeout_s: float = 15.0) -> None:
