@@ -184,8 +184,9 @@ def evaluate_log(
     store = Store.open(log)
     try:
         verifier_rows = _verifier_rows(store, profile, folds, seed)
+        payload: dict[str, Any] = {"log": log}
         if policy is not None and dataset is not None:
-            _off_policy(store, log, policy, dataset, folds, seed, interval, cross_fit, profile, data_dir)
+            payload |= _off_policy(store, log, policy, dataset, folds, seed, interval, cross_fit, profile, data_dir)
         elif not verifier_rows:
             raise AcoError(f"{log}: no verifier verdict is logged (and no --policy/--dataset to evaluate)")
     finally:
@@ -198,6 +199,8 @@ def evaluate_log(
             console.print(f"{row['verifier']}: calibrator refitted on {row['labelled']} labelled answers, out-of-fold "
                           f"AUC {row['auc']:.3f}, Brier {row['brier']:.4f}, ECE {row['ece']:.4f}; coefficients "
                           f"(standardised) {row['coef']}", markup=False)
+    if json_path is not None:
+        write_json(json_path, payload | {"verifiers": verifier_rows})
 
 
 def _verifier_rows(store: Any, profile: str | None, folds: int, seed: int) -> list[dict[str, Any]]:
@@ -207,7 +210,7 @@ def _verifier_rows(store: Any, profile: str | None, folds: int, seed: int) -> li
 
 
 def _off_policy(store: Any, log: str, policy: str, dataset: str, folds: int, seed: int, interval: str,
-                cross_fit: bool, profile: str | None, data_dir: Path | None) -> None:
+                cross_fit: bool, profile: str | None, data_dir: Path | None) -> dict[str, Any]:
     from aco.evaluation.ope import Log, coverage_rows, evaluate_policy, target_actions
     from aco.routers.production import logged_outcomes
 
@@ -237,9 +240,8 @@ def _off_policy(store: Any, log: str, policy: str, dataset: str, folds: int, see
     estimates = coverage_rows(est, truth)
     _print_rows(Console(), f"off-policy estimates of {policy} from {len(rows)} logged decisions "
                 f"(truth = its replayed value on the same tasks)", estimates)
-    if json_path is not None:
-        write_json(json_path, {"log": log, "policy": policy, "dataset": table.name, "n_logged": len(rows),
-                               "interval": interval, "cross_fit": cross_fit, "rows": estimates})
+    return {"policy": policy, "dataset": table.name, "n_logged": len(rows), "interval": interval,
+            "cross_fit": cross_fit, "rows": estimates}
 
 
 def ope_validate(
