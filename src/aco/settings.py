@@ -8,7 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class AcoSettings(BaseSettings):
-    """Environment settings: `ACO_DATA_DIR`, ... (see the README)."""
+    """Environment settings: `ACO_DATA_DIR`, ... (see docs/guides/proxy.md)."""
 
     model_config = SettingsConfigDict(env_prefix="ACO_", extra="ignore")
 

@@ -22,7 +22,7 @@ CASES = [
     (["serve", "--port", "abc"], "Invalid value for '--port'"),
     (["replay-upstream", "--bogus"], "No such option: --bogus"),
     (["log-stream"], "Missing argument 'dataset'"),
-    (["evaluate-log", "--log", "sqlite:///x.db"], "Missing option '--policy'"),
+    (["evaluate-log"], "Missing option '--log'"),
     (["ope-validate", "swebench-verified", "--seeds", "0"], "Invalid value for '--seeds'"),
     (["trajectories", "--seed", "one"], "Invalid value for '--seed'"),
     (["train", "--lambda", "much"], "Invalid value for '--lambda'"),

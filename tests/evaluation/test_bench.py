@@ -78,6 +78,7 @@ def test_run_bench_rows_for_baselines_and_the_oracle() -> None:
     assert curve[0]["cost_usd"] == pytest.approx(4.0) and curve[-1]["cost_usd"] == pytest.approx(16.0)
     assert rows["random"]["aiq"] is not None and rows["random"]["apgr"] is not None
     assert result.to_json()["references"]["best_single"] == "strong"
+    assert [m["name"] for m in result.to_json()["frontier"]] == ["cheap", "strong"]  # generated tables pick it
 
 
 def test_run_bench_transfers_with_a_test_table() -> None:

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aco.cli.options import DataDirOption, load_table
+from aco.cli.options import DataDirOption, load_table, write_json
 from aco.datasets.table import OutcomeTable
 from aco.errors import AcoError
 from aco.online.verifier import Verifier
@@ -23,6 +23,7 @@ from aco.policies.objective import Objective
 ONLINE_DEFAULT = ("thompson", "orchestrator", "linucb")
 OFFLINE_DEFAULT = ("best-single", "dimension-best", "oracle")
 REFERENCE = "dimension-best"
+JsonOption = Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")]
 IntervalOption = Annotated[str, typer.Option(help="OPE bootstrap CI: studentized (bootstrap-t) or percentile.")]
 CrossFitOption = Annotated[bool, typer.Option(
     help="Cross-fit DR's reward model (5 folds) and re-fit it in each bootstrap replicate (else in-sample, fixed).")]
@@ -99,6 +100,7 @@ def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int
                   for r in results for run in r.runs}
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps({"dataset": table.name, "order": order, "rows": all_rows,
+                                         "mean_rows": _mean_rows(all_rows),
                                          "objective": {"value_usd": objective.value_usd, "source": objective.source},
                                          "curves": curves}, indent=2, default=str))
         console.print(f"wrote {json_path}")
@@ -108,13 +110,24 @@ def stream_bench(table: OutcomeTable, routers: str | None, order: str, seed: int
 
 
 def _mean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per router over the seeds: mean and sd of AvgPerf, success, cost and regret; for an online router, the
+    seeds whose curve ends below the reference's (`crosses_<reference>`: how many of `seeds`)."""
     import pandas as pd
 
     frame = pd.DataFrame(rows)
     stats = frame.groupby("router", sort=False)[["avg_perf", "cost_usd", "regret"]].agg(["mean", "std"])
-    return [{"router": name, "avg_perf": float(r[("avg_perf", "mean")]), "avg_perf_sd": float(r[("avg_perf", "std")]),
-             "cost_usd": float(r[("cost_usd", "mean")]), "regret": float(r[("regret", "mean")]),
-             "regret_sd": float(r[("regret", "std")])} for name, r in stats.iterrows()]
+    crosses = f"crosses_{REFERENCE}"
+    out = []
+    for name, r in stats.iterrows():
+        mine = frame[frame["router"] == name]
+        row = {"router": name, "kind": str(mine["kind"].iloc[0]), "seeds": len(mine),
+               "avg_perf": float(r[("avg_perf", "mean")]), "avg_perf_sd": float(r[("avg_perf", "std")]),
+               "cost_usd": float(r[("cost_usd", "mean")]), "regret": float(r[("regret", "mean")]),
+               "regret_sd": float(r[("regret", "std")])}
+        if crosses in mine and row["kind"] == "online":
+            row[f"{crosses}_seeds"] = int(mine[crosses].notna().sum())
+        out.append(row)
+    return out
 
 
 def log_stream(
@@ -156,6 +169,7 @@ def evaluate_log(
     cross_fit: CrossFitOption = True,
     profile: Annotated[str | None, typer.Option(
         help="Only decisions of this profile (a proxy's store holds every profile's log).")] = None,
+    json_path: JsonOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """IPS, SNIPS and DR estimates (95% bootstrap CIs) of a target policy's success and cost from a log: one written
@@ -170,8 +184,9 @@ def evaluate_log(
     store = Store.open(log)
     try:
         verifier_rows = _verifier_rows(store, profile, folds, seed)
+        payload: dict[str, Any] = {"log": log}
         if policy is not None and dataset is not None:
-            _off_policy(store, log, policy, dataset, folds, seed, interval, cross_fit, profile, data_dir)
+            payload |= _off_policy(store, log, policy, dataset, folds, seed, interval, cross_fit, profile, data_dir)
         elif not verifier_rows:
             raise AcoError(f"{log}: no verifier verdict is logged (and no --policy/--dataset to evaluate)")
     finally:
@@ -184,6 +199,8 @@ def evaluate_log(
             console.print(f"{row['verifier']}: calibrator refitted on {row['labelled']} labelled answers, out-of-fold "
                           f"AUC {row['auc']:.3f}, Brier {row['brier']:.4f}, ECE {row['ece']:.4f}; coefficients "
                           f"(standardised) {row['coef']}", markup=False)
+    if json_path is not None:
+        write_json(json_path, payload | {"verifiers": verifier_rows})
 
 
 def _verifier_rows(store: Any, profile: str | None, folds: int, seed: int) -> list[dict[str, Any]]:
@@ -193,7 +210,7 @@ def _verifier_rows(store: Any, profile: str | None, folds: int, seed: int) -> li
 
 
 def _off_policy(store: Any, log: str, policy: str, dataset: str, folds: int, seed: int, interval: str,
-                cross_fit: bool, profile: str | None, data_dir: Path | None) -> None:
+                cross_fit: bool, profile: str | None, data_dir: Path | None) -> dict[str, Any]:
     from aco.evaluation.ope import Log, coverage_rows, evaluate_policy, target_actions
     from aco.routers.production import logged_outcomes
 
@@ -220,8 +237,11 @@ def _off_policy(store: Any, log: str, policy: str, dataset: str, folds: int, see
     truth = {"score": float(table.score[rows, target].mean()), "cost_usd": float(table.cost_usd[rows, target].mean())}
     est = evaluate_policy(score_log, cost_log, target, table.n_models, seed=seed, interval=interval,
                           cross_fit=cross_fit)
+    estimates = coverage_rows(est, truth)
     _print_rows(Console(), f"off-policy estimates of {policy} from {len(rows)} logged decisions "
-                f"(truth = its replayed value on the same tasks)", coverage_rows(est, truth))
+                f"(truth = its replayed value on the same tasks)", estimates)
+    return {"policy": policy, "dataset": table.name, "n_logged": len(rows), "interval": interval,
+            "cross_fit": cross_fit, "rows": estimates}
 
 
 def ope_validate(
@@ -233,6 +253,7 @@ def ope_validate(
     first_seed: Annotated[int, typer.Option(min=0, help="Seeds run are first_seed .. first_seed + seeds - 1.")] = 0,
     interval: IntervalOption = "studentized",
     cross_fit: CrossFitOption = True,
+    json_path: JsonOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Check OPE on a benchmark: per seed, log an exploring policy, estimate targets, compare with truth."""
@@ -255,6 +276,11 @@ def ope_validate(
     dr_q = "cross-fitted, re-fitted per replicate" if cross_fit else "in-sample, fixed"
     _print_rows(Console(), f"{table.name}: OPE from a logged {policy} (epsilon {epsilon}) stream, {interval} CI, "
                 f"DR q {dr_q}; covered = seeds whose 95% CI holds the true replayed value", summary.to_dict("records"))
+    if json_path is not None:
+        summary["row"] = summary["target"] + "/" + summary["metric"] + "/" + summary["estimator"]
+        write_json(json_path, {"dataset": table.name, "policy": policy, "epsilon": epsilon, "interval": interval,
+                               "cross_fit": cross_fit, "seeds": seeds, "first_seed": first_seed,
+                               "rows": summary.to_dict("records"), "per_seed": rows})
 
 
 def register(app: typer.Typer) -> None:

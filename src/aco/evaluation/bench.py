@@ -238,6 +238,7 @@ class BenchResult:
                 for m, s, c in zip(t.models, t.mean_score(), t.total_cost_usd(), strict=True)
             ],
             "references": asdict(self.refs),
+            "frontier": [{"name": name, "success": s, "cost_usd": c} for name, s, c in frontier(t)],
             "objective": {"value_usd": self.objective.value_usd, "source": self.objective.source,
                           "reward": "score - cost_usd / value_usd"},
             "rows": self.rows,

@@ -1,11 +1,11 @@
 """Generated results tables: run the command behind each table and write the Markdown the docs include.
 
-A table spec (`docs/results/tables.toml`) names the `aco` command that produces the figures (run with `--json`),
-the rows to keep and the columns to show. `generate` runs the commands and writes one Markdown file per table
-(`docs/results/_generated/<id>.md`) with the command, the aco version and the date above the table, and fills
-README blocks delimited by `<!-- results:<id> -->` ... `<!-- /results -->`. `check` re-runs the tables (the
-fast ones in CI) and reports every table line that differs from what is committed, so a figure cannot drift.
-No metric maths here: the figures are what the command printed.
+A table spec (`docs/results/tables.toml`) names the command that produces the figures (an `aco` command, or a
+`python benchmarks/<script>.py` script, run with `--json`), the rows to keep and the columns to show. `generate`
+runs the commands and writes one Markdown file per table (`docs/results/_generated/<id>.md`) with the command,
+the aco version and the date above the table, and fills README blocks delimited by `<!-- results:<id> -->` ...
+`<!-- /results -->`. `check` re-runs the tables (the fast ones in CI) and reports every table line that differs
+from what is committed, so a figure cannot drift. No metric maths here: the figures are what the command printed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,17 +33,27 @@ _BLOCK = re.compile(r"(<!-- results:(?P<id>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /re
 
 @dataclass(frozen=True)
 class Column:
-    """One column: the JSON key of a row (dots go into nested objects), its header and its format."""
+    """One column: the JSON key of a row (dots go into nested objects), its header and its format.
+
+    Keys joined by `|` (with as many formats joined by `|`) show several figures in one cell: `51.73 / 242.9`.
+    """
 
     key: str
     header: str
     fmt: str = ""  # a Python format spec, or: ci (a [lo, hi] pair), pct, usd, text
 
     def render(self, row: dict[str, Any]) -> str:
-        value: Any = row
-        for part in self.key.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return format_value(value, self.fmt)
+        keys, fmts = self.key.split("|"), self.fmt.split("|")
+        if len(fmts) != len(keys):
+            fmts = [self.fmt] * len(keys)
+        return " / ".join(format_value(_lookup(row, key), fmt) for key, fmt in zip(keys, fmts, strict=True))
+
+
+def _lookup(row: dict[str, Any], key: str) -> Any:
+    value: Any = row
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 @dataclass(frozen=True)
@@ -52,22 +63,28 @@ class TableSpec:
     id: str
     command: str
     columns: tuple[Column, ...]
-    rows: tuple[str, ...] = ()  # keep (and order) rows whose `row_key` is one of these; empty = all
+    rows: tuple[str, ...] = ()  # keep (and order) rows whose `row_key` is one of these (`@frontier`: the
+    #                               `always:<model>` row of every single model on the frontier); empty = all
     row_key: str = "router"
-    rows_path: str = "rows"  # where the rows are in the JSON output ("" = the top-level list)
+    rows_path: str = "rows"  # where the rows are in the JSON output (dotted; a number indexes a list; "" = top)
     fast: bool = False  # run by the CI check
     labels: dict[str, str] = field(default_factory=dict)  # row value -> label shown
+    note: str = ""  # a line under the table, filled from the whole output: "hull AIQ {references[aiq]:.4f}"
 
     @property
     def argv(self) -> list[str]:
+        """The command's words: `aco ...`, or `python benchmarks/<script>.py ...`."""
         parts = shlex.split(self.command)
-        if not parts or parts[0] != "aco":
-            raise ConfigError(f"results table {self.id!r}: the command must start with 'aco', got {self.command!r}")
-        return parts[1:]
+        script = len(parts) > 1 and parts[0] == "python" and parts[1].startswith("benchmarks/")
+        if not parts or not (parts[0] == "aco" or script):
+            raise ConfigError(f"results table {self.id!r}: the command must start with 'aco' or "
+                              f"'python benchmarks/', got {self.command!r}")
+        return parts
 
 
 def format_value(value: Any, fmt: str) -> str:
-    """A cell: '-' for a missing or non-finite value; ci -> [lo, hi]; pct -> 12.3%; usd -> $1,234.56."""
+    """A cell: '-' for a missing or non-finite value; ci -> [lo, hi]; pct -> 12.3%; usd -> $1,234.56; a list other
+    than a CI -> its items, each formatted, joined by commas."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
     if fmt == "ci":
@@ -79,6 +96,8 @@ def format_value(value: Any, fmt: str) -> str:
         return f"${float(value):,.2f}"
     if fmt in ("", "text") or isinstance(value, str):
         return str(value)
+    if isinstance(value, list):
+        return ", ".join(format_value(item, fmt) for item in value)
     return format(value, fmt)
 
 
@@ -96,7 +115,7 @@ def load_specs(path: Path) -> list[TableSpec]:
             specs.append(TableSpec(id=entry["id"], command=entry["command"], columns=columns,
                                    rows=tuple(entry.get("rows", ())), row_key=entry.get("row_key", "router"),
                                    rows_path=entry.get("rows_path", "rows"), fast=bool(entry.get("fast", False)),
-                                   labels=dict(entry.get("labels", {}))))
+                                   labels=dict(entry.get("labels", {})), note=str(entry.get("note", ""))))
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"{where}: bad or missing field ({type(exc).__name__}: {exc})") from None
     ids = [s.id for s in specs]
@@ -108,15 +127,28 @@ def load_specs(path: Path) -> list[TableSpec]:
 def select_rows(spec: TableSpec, output: Any) -> list[dict[str, Any]]:
     """The rows of a command's JSON output the table shows, in the spec's order."""
     rows: Any = output
-    for part in filter(None, spec.rows_path.split(".")):
-        rows = rows[part]
+    try:
+        for part in filter(None, spec.rows_path.split(".")):
+            rows = rows[int(part)] if isinstance(rows, list) else rows[part]
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise ConfigError(f"results table {spec.id!r}: the output has no rows at {spec.rows_path!r}") from None
     if not spec.rows:
         return list(rows)
+    wanted = [key for want in spec.rows for key in _expand(spec, want, output)]
     by_key = {str(r.get(spec.row_key)): r for r in rows}
-    missing = [k for k in spec.rows if k not in by_key]
+    missing = [k for k in wanted if k not in by_key]
     if missing:
         raise ConfigError(f"results table {spec.id!r}: the command gave no rows {missing}")
-    return [by_key[k] for k in spec.rows]
+    return [by_key[k] for k in wanted]
+
+
+def _expand(spec: TableSpec, want: str, output: Any) -> list[str]:
+    """A row key, or `@frontier` as the `always:<model>` rows of the single-model frontier `aco bench` reports."""
+    if want != "@frontier":
+        return [want]
+    if not isinstance(output, dict) or "frontier" not in output:
+        raise ConfigError(f"results table {spec.id!r}: '@frontier' needs `aco bench` output (no 'frontier' in it)")
+    return [f"always:{model['name']}" for model in output["frontier"]]
 
 
 def render_table(spec: TableSpec, rows: Iterable[dict[str, Any]]) -> str:
@@ -138,27 +170,47 @@ def render_file(spec: TableSpec, table: str, version: str, date: str) -> str:
 Runner = Callable[[Sequence[str], Path], None]
 
 
-def run_command(argv: Sequence[str], json_path: Path) -> None:
-    """Run `aco <argv> --json json_path` in a fresh interpreter (so no state leaks between tables)."""
-    cmd = [sys.executable, "-m", "aco", *argv, "--json", str(json_path)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+def run_command(argv: Sequence[str], json_path: Path, cwd: Path | None = None) -> None:
+    """Run `aco ... --json json_path` or `python benchmarks/....py ... --json json_path` with this interpreter,
+    in a fresh process (so no state leaks between tables), from `cwd` (the checkout)."""
+    program = [sys.executable, "-m", "aco"] if argv[0] == "aco" else [sys.executable]
+    cmd = [*program, *argv[1:], "--json", str(json_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
     if done.returncode != 0:
-        raise ConfigError(f"`aco {shlex.join(argv)}` failed (exit {done.returncode}): "
+        raise ConfigError(f"`{shlex.join(argv)}` failed (exit {done.returncode}): "
                           f"{(done.stderr or done.stdout).strip()[-2000:]}")
 
 
-def produce(spec: TableSpec, runner: Runner = run_command) -> str:
-    """Run the spec's command and render its table."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "out.json"
-        runner(spec.argv, path)
-        output = json.loads(path.read_text())
-    return render_table(spec, select_rows(spec, output))
+def produce(spec: TableSpec, runner: Runner, outputs: dict[str, Any] | None = None) -> str:
+    """Run the spec's command and render its table (and note); `outputs` caches each command's output, so tables
+    of one command run it once."""
+    outputs = {} if outputs is None else outputs
+    if spec.command not in outputs:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "out.json"
+            runner(spec.argv, path)
+            outputs[spec.command] = json.loads(path.read_text())
+    output = outputs[spec.command]
+    table = render_table(spec, select_rows(spec, output))
+    return table + (f"\n{render_note(spec, output)}\n" if spec.note else "")
+
+
+def render_note(spec: TableSpec, output: Any) -> str:
+    """The spec's note with the output's figures filled in: `str.format` fields name the keys of an object output
+    (`{references[aiq]:.4f}`) or the items of a list output (`{0[n_tasks]}`)."""
+    try:
+        return spec.note.format(**output) if isinstance(output, dict) else spec.note.format(*output)
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"results table {spec.id!r}: cannot fill its note ({type(exc).__name__}: {exc})") from None
+
+
+_HEADER = re.compile(r"^`.*` · aco \S+ · \d{4}-\d{2}-\d{2}$")
 
 
 def table_lines(text: str) -> list[str]:
-    """The table rows of a generated file or block (what the check compares; not the date line)."""
-    return [line for line in text.splitlines() if line.startswith("|")]
+    """The table rows and note of a generated file or block (what the check compares; not the command and date
+    line)."""
+    return [line for line in text.splitlines() if line.strip() and line != GENERATED_NOTE and not _HEADER.match(line)]
 
 
 def fill_blocks(text: str, tables: dict[str, str]) -> str:
@@ -203,23 +255,35 @@ class ResultsSite:
     specs_path: Path
     out_dir: Path
     block_files: tuple[Path, ...] = ()
+    root: Path | None = None  # where the commands run (benchmark scripts are paths relative to it)
 
     @classmethod
     def of_checkout(cls, root: Path) -> ResultsSite:
         return cls(root / "docs" / "results" / "tables.toml", root / "docs" / "results" / "_generated",
-                   (root / "README.md",))
+                   (root / "README.md",), root)
 
-    def generate(self, only: Sequence[str] = (), fast_only: bool = False, runner: Runner = run_command,
+    def _runner(self, runner: Runner | None) -> Runner:
+        return runner or (lambda argv, json_path: run_command(argv, json_path, self.root))
+
+    def generate(self, only: Sequence[str] = (), fast_only: bool = False, runner: Runner | None = None,
                  on_table: Callable[[str], None] | None = None) -> list[Path]:
-        """Run the tables' commands and write their files and README blocks; returns the files written."""
+        """Run the tables' commands and write their files and README blocks; returns the files written.
+
+        A table whose command fails is left as it was and the others are still written; the failures are raised
+        together at the end (a ConfigError naming each table)."""
         import aco
 
         date = datetime.now(UTC).date().isoformat()
-        written, tables = [], {}
+        written, tables, failed = [], {}, []
+        outputs: dict[str, Any] = {}
         for spec in self._selected(only, fast_only):
             if on_table is not None:
                 on_table(spec.id)
-            table = produce(spec, runner)
+            try:
+                table = produce(spec, self._runner(runner), outputs)
+            except ConfigError as exc:
+                failed.append(f"table {spec.id!r}: {exc}")
+                continue
             tables[spec.id] = table
             path = self.out_dir / f"{spec.id}.md"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -231,17 +295,20 @@ class ResultsSite:
             if filled != text:
                 path.write_text(filled, encoding="utf-8")
                 written.append(path)
+        if failed:
+            raise ConfigError(f"{len(failed)} table(s) failed (the others were written):\n" + "\n".join(failed))
         return written
 
-    def check(self, only: Sequence[str] = (), fast_only: bool = True, runner: Runner = run_command,
+    def check(self, only: Sequence[str] = (), fast_only: bool = True, runner: Runner | None = None,
               on_table: Callable[[str], None] | None = None) -> list[Drift]:
         """Re-run the tables and compare with the committed files and README blocks (nothing is written)."""
         drifts: list[Drift] = []
         in_blocks = {path: blocks(path.read_text(encoding="utf-8")) for path in self.block_files}
+        outputs: dict[str, Any] = {}
         for spec in self._selected(only, fast_only):
             if on_table is not None:
                 on_table(spec.id)
-            fresh = produce(spec, runner)
+            fresh = produce(spec, self._runner(runner), outputs)
             path = self.out_dir / f"{spec.id}.md"
             committed = path.read_text(encoding="utf-8") if path.is_file() else ""
             drifts += filter(None, [_diff(spec.id, path, committed, fresh)])
@@ -270,7 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     site = ResultsSite.of_checkout(args.root)
 
+    started: list[float] = []
+
     def progress(table: str) -> None:
+        if started:
+            print(f"  ({time.monotonic() - started[-1]:.1f} s)", file=sys.stderr, flush=True)
+        started.append(time.monotonic())
         print(f"running table {table} ...", file=sys.stderr, flush=True)
 
     try:

@@ -35,7 +35,8 @@ HEAD_FAMILIES = ("base", "localisation", "reproduction", "semantics")
 def candidate_heads(k: int, seed: int = 0, heads: str = "base") -> list[ValueHead]:
     """The value heads `select_head` chooses among at turn k (by inner CV on the training rows only): the original
     ones ("base"), or they plus the families of `aco.trajectories.candidates` up to `heads` (localisation,
-    reproduction, turn semantics: slower to select, and no better under nested CV; see the README)."""
+    reproduction, turn semantics: slower to select, and no better under nested CV; see
+    docs/results/execution-feedback.md)."""
     if heads not in HEAD_FAMILIES:
         raise ValueError(f"unknown head family {heads!r}; choose one of {', '.join(HEAD_FAMILIES)}")
     return candidates_upto(heads, k, seed)
