@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,13 +17,6 @@ from tests.server.fakes import FakeUpstream, make_config, make_router
 
 KEY = "test-admin-key"
 MESSAGES = [{"role": "user", "content": "hello"}]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 'aco.db'}")
-    yield s
-    s.close()
 
 
 def _client(store: Store, fake: FakeUpstream, **profile: Any) -> TestClient:

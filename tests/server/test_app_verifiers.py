@@ -5,8 +5,6 @@ in one call, a bad `x-aco-tests` header answered 400."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,13 +17,6 @@ from tests.server.fakes import make_config, make_router
 from tests.verifiers.test_entropy import logprobs
 
 KEY = "k"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 'aco.db'}")
-    yield s
-    s.close()
 
 
 class Scripted:

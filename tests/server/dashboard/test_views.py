@@ -4,7 +4,6 @@ figures equal to the store's, filters, pagination, bad parameters, and two repli
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,6 @@ from tests.server.fakes import FakeUpstream, make_config, make_router
 KEY = "dash-key"
 AUTH = {"authorization": f"Bearer {KEY}"}
 EVIL = '<img src=x onerror="window.__xss=1">&<script>alert(1)</script>'
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 'aco.db'}")
-    yield s
-    s.close()
 
 
 def _client(store: Store, fake: FakeUpstream | None = None) -> TestClient:
