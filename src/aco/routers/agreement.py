@@ -30,7 +30,7 @@ from aco.routers.decision import NoModelAllowedError, TaskContext
 from aco.routers.registry import register
 from aco.routers.state import decode, encode
 from aco.verifiers.agreement import AgreementCalibrator, agreement_scores, select, similarity_matrix
-from aco.verifiers.answers import KINDS, forms, kind_of
+from aco.verifiers.answers import check_kind, forms, kind_of
 from aco.verifiers.base import answer_of, passes
 
 PANEL_SEPARATOR = "+"
@@ -87,8 +87,7 @@ class AgreementRouter(Router):
 
     def __init__(self, panel: str = "", threshold: float | None = None, max_panel: int = 3, pool: int = 6,
                  kind: str = "auto", value_usd: float | None = None, seed: int = 0) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        check_kind(kind)
         self.panel = panel
         self.threshold = threshold
         self.max_panel = max_panel

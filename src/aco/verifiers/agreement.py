@@ -23,7 +23,7 @@ import numpy as np
 
 from aco.estimators.calibration import logit, sigmoid
 from aco.routers.decision import Run, TaskContext
-from aco.verifiers.answers import KINDS, forms, kind_of, similarity
+from aco.verifiers.answers import check_kind, forms, kind_of, similarity
 from aco.verifiers.base import Call, Reply, Verdict, Verifier, answer_of, task_messages
 from aco.verifiers.registry import register_verifier
 
@@ -106,8 +106,7 @@ class AgreementVerifier(Verifier):
                  max_tokens: int | None = None) -> None:
         if samples < 1:
             raise ValueError(f"samples must be >= 1, got {samples}")
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        check_kind(kind)
         self.models = models
         self.samples = samples
         self.kind = kind

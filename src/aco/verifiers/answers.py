@@ -171,6 +171,13 @@ def forms(answers: Sequence[str], kind: str, prompt: str = "") -> list[str | Non
 KINDS = ("auto", "choice", "code", "text")
 
 
+def check_kind(kind: str) -> str:
+    """`kind` if it is one of KINDS, else a ValueError naming them."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return kind
+
+
 def text_form(answer: str) -> str | None:
     """Lower-case words of a prose answer (None when it has none)."""
     words = _WORD.findall(answer.lower())
